@@ -1,0 +1,5 @@
+"""``python -m flopaudit``."""
+
+from flopaudit.cli.app import main
+
+main()

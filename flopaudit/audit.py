@@ -1,0 +1,191 @@
+"""Join the parts: load a config, estimate every stage, judge every policy, decide the exit code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flopaudit import __version__
+from flopaudit.config.loader import LoadedConfig, load_config
+from flopaudit.errors import ConfigError, PolicyError
+from flopaudit.estimate.band import Band
+from flopaudit.estimate.methods import METHOD_ORDER, Context, Unavailable
+from flopaudit.estimate.stage import StageResult, estimate_stage
+from flopaudit.policy.judge import PolicyCheck, judge
+from flopaudit.policy.loader import builtin_policies, resolve_policy
+from flopaudit.policy.models import Policy
+from flopaudit.suggest import did_you_mean
+
+FAIL_ON = ("above", "indeterminate", "never")
+CONVENTION = ("1 multiply-add = 2 FLOP; every operation counts equally whatever its precision; "
+              "embedding lookups and elementwise operations count 0")
+
+
+@dataclass
+class AuditResult:
+    """Everything ``check`` knows about one config."""
+
+    loaded: LoadedConfig
+    stages: list[StageResult]
+    checks: list[PolicyCheck]
+    as_of: dt.date
+    fail_on: str
+
+    @property
+    def config(self):  # noqa: ANN201 - the pydantic Config
+        """The validated config."""
+        return self.loaded.config
+
+    @property
+    def total_flop(self) -> Band:
+        """Sum over every stage (model FLOP)."""
+        return Band.total(r.flop for r in self.stages)
+
+    @property
+    def attention(self) -> str:
+        """Attention convention used: full or causal."""
+        return self.config.counting.attention
+
+    @property
+    def exit_code(self) -> int:
+        """0: nothing in force crossed; 1: crossed (or undecided under fail-on indeterminate)."""
+        failing = {"above": {"above"}, "indeterminate": {"above", "indeterminate"}, "never": set()}[self.fail_on]
+        return int(any(c.gates and c.verdict in failing for c in self.checks))
+
+    def config_sha256(self) -> str:
+        """SHA-256 of the config file's bytes (or of its text when it has no file)."""
+        path = Path(self.loaded.file)
+        data = path.read_bytes() if path.is_file() else self.loaded.file.encode()
+        return hashlib.sha256(data).hexdigest()
+
+    def parameters(self) -> tuple[float | None, float | None]:
+        """Total and active parameters, from the config or derived from the architecture."""
+        from flopaudit.estimate.methods import arch_parameters
+        m = self.config.model
+        total = m.parameters.central if m.parameters else (
+            arch_parameters(m.architecture, active=False) if m.architecture else None)
+        active = m.active.central if m.active else (
+            arch_parameters(m.architecture, active=True) if m.architecture else total)
+        return total, active
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of results.md (``check --format json``)."""
+        total, active = self.parameters()
+        return {
+            "schema_version": 1,
+            "flopaudit_version": __version__,
+            "config": self.loaded.file,
+            "as_of": self.as_of.isoformat(),
+            "convention": {"flop_per_multiply_add": 2, "attention": self.attention, "text": CONVENTION},
+            "model": {"name": self.config.model.name, "parameters": total, "active_parameters": active,
+                      "modality": list(self.config.model.modality)},
+            "stages": [_stage_dict(r) for r in self.stages],
+            "total_flop": self.total_flop.as_dict(),
+            "checks": [_check_dict(c) for c in self.checks],
+            "exit_code": self.exit_code,
+        }
+
+
+def _stage_dict(r: StageResult) -> dict[str, Any]:
+    return {
+        "name": r.stage.name, "kind": r.stage.kind, "method": r.method, "flop": r.flop.as_dict(),
+        "parts": {k: v.as_dict() for k, v in r.chosen.parts.items()},
+        "recomputation_flop": r.recomputation_flop.as_dict() if r.recomputation_flop else None,
+        "assumptions": list(r.chosen.assumptions),
+        "estimates": [{"method": e.method, "flop": e.flop.as_dict(), "assumptions": list(e.assumptions)}
+                      for e in r.cross_checks],
+        "unavailable": dict(r.unavailable),
+        "warnings": list(r.warnings),
+    }
+
+
+def _check_dict(c: PolicyCheck) -> dict[str, Any]:
+    p, d = c.policy, c.deciding
+    return {
+        "policy": p.id, "name": p.name, "jurisdiction": p.jurisdiction.code, "status": c.status,
+        "gates": c.gates, "metric": d.rule.metric, "rule": d.rule.id,
+        "threshold": d.threshold.central if d.threshold else None,
+        "threshold_band": {"low": d.threshold.low, "high": d.threshold.high} if d.threshold else None,
+        "comparison": d.rule.comparison,
+        "counted_flop": c.counted_flop.as_dict(),
+        "compared_value": d.counted.as_dict() if d.counted else None,
+        "counted_stages": c.counted_stages, "excluded_stages": c.excluded_stages,
+        "verdict": c.verdict, "margin": c.margin, "doublings": c.doublings,
+        "conditions": [{"condition": text, "holds": ok} for text, ok in d.conditions],
+        "reasons": c.reasons, "obligations": c.obligations,
+        "citation": {"label": p.citations[0].label, "url": p.citations[0].url, "locator": d.rule.citation},
+    }
+
+
+def select_policies(loaded: LoadedConfig, refs: Sequence[str] = ()) -> list[Policy]:
+    """Policies to judge: ``refs`` (ids or files) if given, else the config's list, else every built-in."""
+    if refs:
+        return [resolve_policy(r) for r in refs]
+    builtins = builtin_policies()
+    ids = loaded.config.policies
+    if ids is None:
+        return list(builtins.values())
+    out = []
+    for i, pid in enumerate(ids):
+        if pid not in builtins:
+            raise loaded.error(f"unknown policy '{pid}'{did_you_mean(pid, builtins)}; "
+                               f"built-in: {', '.join(builtins)}", "policies", i)
+        out.append(builtins[pid])
+    return out
+
+
+def measured_counter(loaded: LoadedConfig) -> Callable[[int], float] | None:
+    """seq_len -> counted train FLOP per token of the config's real model, or None without one."""
+    model = loaded.config.model
+    if model.hf_config is None and model.factory is None:
+        return None
+    from flopaudit.measure import ModelSource, train_flop_per_token  # torch only when asked for
+
+    hf = model.hf_config
+    if hf is not None and not Path(hf).is_absolute():
+        hf = str(Path(loaded.file).resolve().parent / hf)
+    source = ModelSource(hf_config=Path(hf) if hf else None, factory=model.factory,
+                         factory_input=model.factory_input)
+    cache: dict[int, float] = {}
+
+    def per_token(seq_len: int) -> float:
+        if seq_len not in cache:
+            result = train_flop_per_token(source, seq_len=seq_len, attention=loaded.config.counting.attention)
+            cache[seq_len] = float(result.flop_per_token_train)
+        return cache[seq_len]
+
+    return per_token
+
+
+def audit(loaded: LoadedConfig, *, policies: Sequence[str] = (), as_of: dt.date | None = None,
+          method: str | None = None, fail_on: str = "indeterminate") -> AuditResult:
+    """Estimate every stage and judge every selected policy for one loaded config."""
+    if method is not None and method not in METHOD_ORDER:
+        raise ConfigError(f"unknown method '{method}'{did_you_mean(method, METHOD_ORDER)}; "
+                          f"known: {', '.join(METHOD_ORDER)}")
+    if fail_on not in FAIL_ON:
+        raise ConfigError(f"unknown --fail-on '{fail_on}'; known: {', '.join(FAIL_ON)}")
+    config = loaded.config
+    date = as_of or config.as_of or dt.date.today()
+    selected = select_policies(loaded, policies)
+    ctx = Context(config.model, config.counting.attention, measured_counter(loaded))
+    stages = []
+    for i, stage in enumerate(config.training):
+        try:
+            stages.append(estimate_stage(stage, ctx, method))
+        except Unavailable as why:
+            raise loaded.error(str(why), "training", i) from None
+    checks = [judge(p, config, stages, date) for p in selected]
+    return AuditResult(loaded, stages, checks, date, fail_on)
+
+
+def audit_file(path: str | Path, **kwargs: Any) -> AuditResult:
+    """Load and audit one config file."""
+    return audit(load_config(path), **kwargs)
+
+
+__all__ = ["AuditResult", "CONVENTION", "FAIL_ON", "PolicyError", "audit", "audit_file", "select_policies"]

@@ -1,0 +1,48 @@
+"""``flopaudit check CONFIG...``: the CI gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from flopaudit.cli._output import FORMATS, emit
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+@click.command()
+@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write output to FILE.")
+@click.option("--policy", "policies", multiple=True, metavar="ID_OR_PATH",
+              help="Judge this policy (built-in id or policy file); repeatable. Default: the config's list, "
+                   "else every built-in.")
+@click.option("--as-of", callback=_date, metavar="DATE", help="Judge policy status on DATE (default: config, else today).")
+@click.option("--method", type=click.Choice(["measured", "transformer", "6nd", "hardware", "declared"]),
+              help="Use this method for each stage where it applies (default: the first available).")
+@click.option("--fail-on", type=click.Choice(["above", "indeterminate", "never"]), default="indeterminate",
+              show_default=True, help="Which verdicts of a policy in force fail the gate (exit 1).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML risk report to this file.")
+def check(configs: tuple[str, ...], fmt: str, output: Path | None, policies: tuple[str, ...],
+          as_of: dt.date | None, method: str | None, fail_on: str, report_path: Path | None) -> None:
+    """Estimate every stage of each CONFIG, judge every policy, and exit 0, 1 or 2."""
+    from flopaudit.audit import audit_file
+
+    results = [audit_file(c, policies=policies, as_of=as_of, method=method, fail_on=fail_on) for c in configs]
+    emit(fmt, results, output)
+    if report_path is not None:
+        from flopaudit.render.html import write_report
+        write_report(results, report_path, command=["flopaudit", "check", *sys.argv[2:]])
+    sys.exit(max(r.exit_code for r in results))

@@ -1,0 +1,314 @@
+"""The audit config (spec: ``shared/spec/config.md``) as pydantic models.
+
+Unknown keys are errors with a "did you mean" hint; every number goes through
+:mod:`flopaudit.config.quantity`. Errors raised here carry the path of the offending field so the
+loader can point at its line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from flopaudit.config.kinds import GENERATION_KINDS, MODALITIES, STAGE_KINDS
+from flopaudit.config.quantity import Quantity
+from flopaudit.config.types import Count, Fraction, Money, Num, PosCount
+from flopaudit.estimate import accelerators
+from flopaudit.suggest import did_you_mean
+
+
+def located(message: str, *path: str | int) -> PydanticCustomError:
+    """An error whose place is ``path`` below the model that raises it."""
+    return PydanticCustomError("located", message, {"path": list(path)})
+
+
+class _Strict(BaseModel):
+    """Base of every config model: frozen, unknown keys refused with a hint."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = set(cls.model_fields)
+            for key in data:
+                if key not in known:
+                    hint = did_you_mean(str(key), known)
+                    raise located(f"unknown key '{key}'{hint}", str(key))
+        elif data is not None and not isinstance(data, BaseModel):
+            raise PydanticCustomError("mapping_type", "expected a mapping of keys, got {got}",
+                                      {"got": _type_name(data)})
+        return data
+
+
+def _type_name(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number",
+            bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+class Architecture(_Strict):
+    """Transformer shape; enables the detailed ``transformer`` formula."""
+
+    family: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"
+    layers: PosCount
+    d_model: PosCount
+    heads: PosCount
+    kv_heads: PosCount | None = None
+    head_dim: PosCount | None = None
+    d_ff: PosCount | None = Field(default=None, description="FFN hidden width per projection; default 4 x d_model")
+    ffn: Literal["gated", "plain"] = "gated"
+    vocab: PosCount
+    context: PosCount | None = None
+    tied_embeddings: bool = False
+    experts: Count = 0
+    experts_per_token: Count = 0
+    shared_experts: Count = 0
+    expert_d_ff: PosCount | None = None
+    dense_layers: Count = 0
+    decoder_layers: PosCount | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Architecture":
+        if self.kv_heads is not None:
+            if self.kv_heads > self.heads:
+                raise located(f"kv_heads ({self.kv_heads}) cannot exceed heads ({self.heads})", "kv_heads")
+            if self.heads % self.kv_heads:
+                raise located(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})", "kv_heads")
+        if self.head_dim is None and self.d_model % self.heads:
+            raise located(f"d_model ({self.d_model}) is not a multiple of heads ({self.heads}); give head_dim",
+                          "heads")
+        if self.experts:
+            if not 1 <= self.experts_per_token <= self.experts:
+                raise located(f"experts_per_token must be between 1 and experts ({self.experts})",
+                              "experts_per_token")
+            if self.dense_layers > self.layers:
+                raise located(f"dense_layers ({self.dense_layers}) exceeds layers ({self.layers})", "dense_layers")
+        elif self.experts_per_token or self.shared_experts or self.dense_layers:
+            field = "experts_per_token" if self.experts_per_token else (
+                "shared_experts" if self.shared_experts else "dense_layers")
+            raise located(f"{field} needs experts > 0 (a mixture-of-experts model)", field)
+        if self.decoder_layers is not None and self.family != "encoder-decoder":
+            raise located("decoder_layers is for family: encoder-decoder only", "decoder_layers")
+        return self
+
+    @property
+    def kv(self) -> int:
+        """Key/value heads (grouped-query attention); defaults to ``heads``."""
+        return self.kv_heads or self.heads
+
+    @property
+    def hd(self) -> int:
+        """Head dimension; defaults to ``d_model / heads``."""
+        return self.head_dim or self.d_model // self.heads
+
+    @property
+    def ff(self) -> int:
+        """FFN width; defaults to ``4 x d_model``."""
+        return self.d_ff or 4 * self.d_model
+
+
+class ModelInfo(_Strict):
+    """The model being audited."""
+
+    name: str = Field(min_length=1)
+    developer: str | None = None
+    modality: list[str] = Field(default_factory=lambda: ["text"])
+    parameters: Num | None = None
+    active_parameters: Num | None = None
+    architecture: Architecture | None = None
+    hf_config: str | None = None
+    factory: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    factory_input: list[PosCount] | None = None
+
+    @field_validator("modality")
+    @classmethod
+    def _modality(cls, v: list[str]) -> list[str]:
+        for i, m in enumerate(v):
+            if m not in MODALITIES:
+                raise located(f"unknown modality '{m}'{did_you_mean(m, MODALITIES)}; "
+                              f"known: {', '.join(MODALITIES)}", i)
+        if not v:
+            raise ValueError("modality needs at least one entry")
+        return v
+
+    @model_validator(mode="after")
+    def _active_le_total(self) -> "ModelInfo":
+        if self.parameters and self.active_parameters and self.active_parameters.high > self.parameters.high:
+            raise located(f"active_parameters ({self.active_parameters}) exceed parameters ({self.parameters})",
+                          "active_parameters")
+        if self.factory_input is not None and self.factory is None:
+            raise located("factory_input goes with factory", "factory_input")
+        return self
+
+    @property
+    def active(self) -> Quantity | None:
+        """Parameters used per token: ``active_parameters``, else ``parameters``."""
+        return self.active_parameters or self.parameters
+
+
+class Hardware(_Strict):
+    """What the stage ran on; enables the ``hardware`` method."""
+
+    accelerator: str | None = None
+    peak_flops: Num | None = None
+    precision: Literal["bf16", "fp16", "fp8", "tf32", "fp32", "int8"] | None = None
+    count: Num | None = None
+    hours: Num | None = None
+    device_hours: Num | None = None
+    utilization: Fraction | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Hardware":
+        if self.accelerator is None and self.peak_flops is None:
+            raise located("give accelerator (a name from the built-in table) or peak_flops", "accelerator")
+        if self.accelerator is not None and self.peak_flops is None:
+            try:
+                acc = accelerators.resolve(self.accelerator)
+            except ValueError as exc:
+                raise located(str(exc), "accelerator") from None
+            precision = self.precision or acc.default_precision
+            if precision not in acc.peak_flops:
+                raise located(f"{acc.name} has no {precision} peak in the table "
+                              f"(it has {', '.join(acc.peak_flops)}); give peak_flops", "precision")
+        if (self.hours is None) == (self.device_hours is None):
+            raise located("give exactly one of hours (with count) and device_hours", "hours")
+        if self.hours is not None and self.count is None:
+            raise located("hours needs count (the number of devices)", "count")
+        return self
+
+    def peak(self) -> Quantity:
+        """Peak FLOP/s of one device at the stage's precision."""
+        if self.peak_flops is not None:
+            return self.peak_flops
+        acc = accelerators.resolve(self.accelerator or "")
+        return Quantity.exact(acc.peak(self.precision))
+
+    def precision_used(self) -> str:
+        """The precision the peak refers to."""
+        if self.precision:
+            return self.precision
+        if self.peak_flops is None and self.accelerator:
+            return accelerators.resolve(self.accelerator).default_precision
+        return "as given"
+
+
+class Stage(_Strict):
+    """One stage of compute that went into the model."""
+
+    name: str = Field(min_length=1)
+    kind: str
+    tokens: Num | None = None
+    epochs: Num = Quantity.exact(1.0)
+    samples: Num | None = None
+    tokens_per_sample: Num | None = None
+    sequence_length: PosCount | None = None
+    hardware: Hardware | None = None
+    flop: Num | None = None
+    recomputation: bool = False
+    generator_parameters: Num | None = None
+    generated_tokens: Num | None = None
+    public: bool = False
+    sources: list[str] = Field(default_factory=list)
+    source_flop: Num | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in STAGE_KINDS:
+            raise ValueError(f"unknown stage kind '{v}'{did_you_mean(v, STAGE_KINDS)}; "
+                             f"known: {', '.join(STAGE_KINDS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> "Stage":
+        if self.samples is not None and self.tokens is not None:
+            raise located("give tokens or samples (with tokens_per_sample), not both", "samples")
+        if self.samples is not None and self.tokens_per_sample is None:
+            raise located("samples needs tokens_per_sample", "samples")
+        if self.tokens_per_sample is not None and self.samples is None:
+            raise located("tokens_per_sample goes with samples", "tokens_per_sample")
+        for key in ("generator_parameters", "generated_tokens"):
+            if getattr(self, key) is not None and self.kind not in GENERATION_KINDS:
+                raise located(f"{key} is for kinds {', '.join(sorted(GENERATION_KINDS))}", key)
+        if self.public and self.kind != "synthetic-data":
+            raise located("public is for kind synthetic-data", "public")
+        if (self.sources or self.source_flop is not None) and self.kind != "merge":
+            raise located("sources and source_flop are for kind merge",
+                          "source_flop" if self.source_flop is not None else "sources")
+        return self
+
+    @property
+    def processed_tokens(self) -> Quantity | None:
+        """Tokens processed by training passes: ``tokens x epochs`` (or samples x tokens_per_sample)."""
+        base = self.tokens
+        if base is None and self.samples is not None and self.tokens_per_sample is not None:
+            base = Quantity(self.samples.low * self.tokens_per_sample.low,
+                            self.samples.high * self.tokens_per_sample.high)
+        if base is None:
+            return None
+        return Quantity(base.low * self.epochs.low, base.high * self.epochs.high)
+
+
+class BaseModelInfo(_Strict):
+    """The model this run modifies (someone else's, for the EU downstream-modifier rule)."""
+
+    name: str = Field(min_length=1)
+    training_flop: Num | None = None
+    systemic_risk: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_word(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("training_flop"), str) \
+                and data["training_flop"].strip().lower() == "unknown":
+            data = {**data, "training_flop": None}
+        return data
+
+
+class Organization(_Strict):
+    """Non-compute facts some policies use."""
+
+    annual_revenue_usd: Money | None = None
+    compute_cost_usd: Money | None = None
+
+
+class Deployment(_Strict):
+    """Inference-time use, shown next to training compute in the report."""
+
+    requests_per_day: Num
+    tokens_per_request: Num
+    samples_per_request: Num = Quantity.exact(1.0)
+    days: Num = Quantity.exact(365.0)
+
+
+class Counting(_Strict):
+    """Counting conventions."""
+
+    attention: Literal["full", "causal"] = "full"
+
+
+class Config(_Strict):
+    """A whole audit config: one model and every stage of compute that went into it."""
+
+    model: ModelInfo
+    training: list[Stage] = Field(min_length=1)
+    base_model: BaseModelInfo | None = None
+    organization: Organization | None = None
+    deployment: Deployment | None = None
+    policies: list[str] | None = None
+    as_of: dt.date | None = None
+    counting: Counting = Counting()
+
+    @model_validator(mode="after")
+    def _unique_stage_names(self) -> "Config":
+        seen: dict[str, int] = {}
+        for i, stage in enumerate(self.training):
+            if stage.name in seen:
+                raise located(f"duplicate stage name '{stage.name}' (also stage {seen[stage.name] + 1})",
+                              "training", i, "name")
+            seen[stage.name] = i
+        return self

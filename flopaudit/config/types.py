@@ -1,0 +1,51 @@
+"""Pydantic field types for config numbers (see :mod:`flopaudit.config.quantity`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+
+from flopaudit.config.quantity import Quantity, parse_count, parse_quantity
+
+_NUMBER_TEXT = r"^\$?\s*[0-9.eE+_-]+\s*[KkMBGTPE]?(\s*\.\.\s*\$?\s*[0-9.eE+_-]+\s*[KkMBGTPE]?)?$"
+
+
+def _serialize(q: Quantity) -> Any:
+    return q.low if not q.is_range else f"{q.low!r}..{q.high!r}"
+
+
+def _schema(description: str, allow_range: bool = True, money: bool = False) -> dict[str, Any]:
+    pattern = _NUMBER_TEXT if allow_range else _NUMBER_TEXT.split("(\\s*\\.\\.")[0] + "$"
+    if not money:
+        pattern = pattern.replace(r"\$?\s*", "")
+    return {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": pattern}],
+            "description": description}
+
+
+def _fraction(value: Any) -> Quantity:
+    q = parse_quantity(value)
+    if q.high > 1:
+        raise ValueError(f"must be at most 1 (a fraction of peak), got {q}")
+    return q
+
+
+#: A positive number, SI suffix or ``low..high`` range allowed.
+Num = Annotated[Quantity, PlainValidator(lambda v: parse_quantity(v)), PlainSerializer(_serialize),
+                WithJsonSchema(_schema("A positive number: 405B, 15.6T, 3.8e25, or a range 14T..16T"))]
+#: Money in USD: like :data:`Num`, and ``$500M`` is accepted.
+Money = Annotated[Quantity, PlainValidator(lambda v: parse_quantity(v, money=True)), PlainSerializer(_serialize),
+                  WithJsonSchema(_schema("US dollars: $500M, 5e8, or a range", money=True))]
+#: A fraction in (0, 1], range allowed (utilisation).
+Fraction = Annotated[Quantity, PlainValidator(_fraction), PlainSerializer(_serialize),
+                     WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                                               {"type": "string", "pattern": r"^[0-9.]+\s*\.\.\s*[0-9.]+$"}],
+                                     "description": "A fraction of peak in (0, 1], or a range 0.38..0.43"})]
+#: A whole number >= 0 (SI suffix allowed, no range).
+Count = Annotated[int, PlainValidator(lambda v: parse_count(v)),
+                  WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0},
+                                            {"type": "string", "pattern": r"^[0-9.]+[KkMBGTPE]?$"}]})]
+#: A whole number >= 1 (SI suffix allowed, no range).
+PosCount = Annotated[int, PlainValidator(lambda v: parse_count(v, allow_zero=False)),
+                     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1},
+                                               {"type": "string", "pattern": r"^[0-9.]+[KkMBGTPE]?$"}]})]

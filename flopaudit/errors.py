@@ -1,0 +1,81 @@
+"""The one error tree of flopaudit.
+
+Every mistake a user can make, and every input flopaudit cannot judge, raises a subclass of
+:class:`FlopauditError`. The CLI maps all of them to exit code 2 and prints ``file:line:col:
+message`` (no traceback); exit code 1 is reserved for a crossed policy threshold.
+
+::
+
+    FlopauditError                  anything flopaudit reports as "could not be judged"
+    ├── InputError                  a user input is wrong; carries its file and place
+    │   ├── ConfigError             a training-run config (YAML) is invalid
+    │   ├── PolicyError             a policy file or policy id is invalid
+    │   └── ModelSourceError        an hf_config / factory / module cannot be built
+    ├── MissingDependencyError      an optional extra (measure, hf) is not installed
+    └── MeasureError                a real model could not be counted
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FlopauditError(Exception):
+    """Base of every error flopaudit raises on purpose (exit code 2)."""
+
+    def __init__(self, message: str, *, file: str | Path | None = None,
+                 line: int | None = None, column: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.column = column
+        self.hint = hint
+
+    def location(self) -> str:
+        """``file:line:col`` (as much of it as is known), or an empty string."""
+        parts = [self.file] if self.file else []
+        if self.file and self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def __str__(self) -> str:
+        where = self.location()
+        text = f"{where}: {self.message}" if where else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class InputError(FlopauditError):
+    """A user input is wrong; the message names the field and the place."""
+
+
+class ConfigError(InputError):
+    """A training-run config is invalid (YAML, schema or values)."""
+
+
+class PolicyError(InputError):
+    """A policy file is invalid, or a policy id is unknown."""
+
+
+class ModelSourceError(InputError):
+    """A model source (HF config.json, factory, module) cannot be built."""
+
+
+class MissingDependencyError(FlopauditError):
+    """An optional dependency is missing; the hint names the extra to install."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the optional package '{package}', which is not installed",
+            hint=f"pip install 'flopaudit[{extra}]'",
+        )
+        self.package = package
+        self.extra = extra
+
+
+class MeasureError(FlopauditError):
+    """A real model could not be run or counted."""

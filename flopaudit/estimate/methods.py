@@ -1,0 +1,259 @@
+"""Estimation methods: each turns one config stage into an :class:`Estimate`, or says why it cannot.
+
+Order of preference (spec: config.md, "Methods"): measured, transformer, 6nd, hardware, declared.
+Every method counts a multiply-add as 2 FLOP and all operations equally whatever their precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flopaudit.config.kinds import GENERATION_KINDS
+from flopaudit.config.models import Architecture, ModelInfo, Stage
+from flopaudit.config.quantity import Quantity, format_number
+from flopaudit.estimate import formulas as f
+from flopaudit.estimate.band import Band
+from flopaudit.estimate.registry import Registry
+
+METHOD_ORDER = ("measured", "transformer", "6nd", "hardware", "declared")
+DEFAULT_UTILIZATION = Quantity(0.3, 0.5)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One method's figure for one stage, with the parts it adds up and the assumptions it made."""
+
+    method: str
+    flop: Band
+    parts: dict[str, Band]
+    assumptions: tuple[str, ...]
+
+
+class Unavailable(Exception):
+    """A method cannot estimate this stage; the message says what is missing."""
+
+
+@dataclass
+class Context:
+    """What the methods need besides the stage: the model, the conventions, a measured count."""
+
+    model: ModelInfo
+    attention: str = "full"
+    #: seq_len -> counted forward+backward FLOP per token of the real model (None: no hf_config/factory).
+    measured_per_token: Callable[[int], float] | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def active_parameters(self) -> tuple[Band, str] | None:
+        """Active parameters and where they come from (config, or derived from the architecture)."""
+        if self.model.active is not None:
+            source = "active_parameters" if self.model.active_parameters else "parameters"
+            return Band.of(self.model.active), f"N = {format_number(self.model.active.central)} ({source})"
+        if self.model.architecture is not None:
+            n = arch_parameters(self.model.architecture, active=True)
+            return Band.exact(n), f"N = {format_number(n)} active parameters derived from architecture"
+        return None
+
+
+METHODS: Registry[Callable[[Stage, Context], Estimate]] = Registry("method")
+
+
+def arch_parameters(arch: Architecture, *, active: bool) -> float:
+    """Weight parameters of an architecture (all experts, or the active ones)."""
+    return f.transformer_parameters(
+        family=arch.family, layers=arch.layers, d_model=arch.d_model, heads=arch.heads, kv_heads=arch.kv,
+        head_dim=arch.hd, d_ff=arch.ff, gated=arch.ffn == "gated", vocab=arch.vocab,
+        tied_embeddings=arch.tied_embeddings, experts=arch.experts, experts_per_token=arch.experts_per_token,
+        shared_experts=arch.shared_experts, expert_d_ff=arch.expert_d_ff, dense_layers=arch.dense_layers,
+        decoder_layers=arch.decoder_layers, active=active)
+
+
+def arch_forward_per_token(arch: Architecture, seq_len: int, causal: bool) -> float:
+    """Forward FLOP per token of the architecture at ``seq_len``."""
+    total = f.transformer_forward(
+        family=arch.family, layers=arch.layers, d_model=arch.d_model, heads=arch.heads, kv_heads=arch.kv,
+        head_dim=arch.hd, d_ff=arch.ff, gated=arch.ffn == "gated", vocab=arch.vocab, seq_len=seq_len,
+        causal=causal, experts=arch.experts, experts_per_token=arch.experts_per_token,
+        shared_experts=arch.shared_experts, expert_d_ff=arch.expert_d_ff, dense_layers=arch.dense_layers,
+        decoder_layers=arch.decoder_layers)
+    return total / seq_len
+
+
+def _training_tokens(stage: Stage) -> Band:
+    tokens = stage.processed_tokens
+    if tokens is None:
+        raise Unavailable("needs tokens (or samples with tokens_per_sample)")
+    return Band.of(tokens)
+
+
+def _tokens_note(stage: Stage) -> str:
+    tokens = stage.processed_tokens
+    assert tokens is not None
+    epochs = f" x {format_number(stage.epochs.central)} epochs" if stage.epochs.central != 1 else ""
+    source = "tokens" if stage.tokens is not None else "samples x tokens_per_sample"
+    return f"D = {tokens} tokens ({source}{epochs})"
+
+
+def _generation(stage: Stage, ctx: Context) -> tuple[Band, list[str]] | None:
+    """The generator's (or teacher's) forward passes of a generation stage, at 2N per token."""
+    if stage.kind not in GENERATION_KINDS:
+        return None
+    notes: list[str] = []
+    if stage.generator_parameters is not None:
+        gen = Band.of(stage.generator_parameters)
+        notes.append(f"generator: {format_number(gen.central)} active parameters (generator_parameters)")
+    else:
+        active = ctx.active_parameters()
+        if active is None:
+            raise Unavailable("needs generator_parameters (or the model's parameters)")
+        gen = active[0]
+        notes.append("generator = this model (generator_parameters not given)")
+    if stage.kind == "distillation":
+        tokens = _training_tokens(stage)
+        notes.append("teacher forward passes over every student training token")
+    elif stage.generated_tokens is not None:
+        tokens = Band.of(stage.generated_tokens)
+        notes.append(f"generated tokens: {stage.generated_tokens} (discarded ones included)")
+    elif stage.kind == "synthetic-data" and stage.tokens is not None:
+        tokens = Band.of(stage.tokens)
+        notes.append("generated tokens taken from 'tokens' (generated_tokens not given)")
+    elif stage.kind == "reinforcement-learning":
+        notes.append("rollout generation NOT counted: generated_tokens not given")
+        return Band.exact(0.0), notes
+    else:
+        raise Unavailable("needs generated_tokens")
+    notes.append(f.FORMULAS.doc("generation"))
+    return gen * tokens * 2.0, notes
+
+
+def _combine(method: str, stage: Stage, ctx: Context,
+             training: Callable[[], tuple[Band, list[str]]]) -> Estimate:
+    """Training passes (unless a pure generation stage) plus the generation part."""
+    parts: dict[str, Band] = {}
+    notes: list[str] = []
+    if stage.kind != "synthetic-data":
+        band, train_notes = training()
+        parts["training"] = band
+        notes += train_notes
+    gen = _generation(stage, ctx)
+    if gen is not None:
+        parts["generation"], gen_notes = gen
+        notes += gen_notes
+    return Estimate(method, Band.total(parts.values()), parts, tuple(notes))
+
+
+def _seq_len(stage: Stage, ctx: Context) -> int:
+    arch = ctx.model.architecture
+    seq = stage.sequence_length or (arch.context if arch else None)
+    if seq is None:
+        raise Unavailable("needs sequence_length (or architecture.context)")
+    return seq
+
+
+@METHODS.register("measured")
+def measured(stage: Stage, ctx: Context) -> Estimate:
+    """Counted forward+backward FLOP per token of the real architecture (hf_config or factory) x tokens."""
+    if ctx.measured_per_token is None:
+        raise Unavailable("needs model.hf_config or model.factory")
+    if stage.kind == "merge":
+        raise Unavailable("a merge has no training passes")
+
+    def training() -> tuple[Band, list[str]]:
+        tokens = _training_tokens(stage)
+        seq = _seq_len(stage, ctx)
+        per_token = ctx.measured_per_token(seq)  # type: ignore[misc]
+        return tokens * per_token, [
+            f"{format_number(per_token)} FLOP per token counted forward+backward at sequence length {seq} "
+            f"({ctx.attention} attention)", _tokens_note(stage)]
+
+    return _combine("measured", stage, ctx, training)
+
+
+@METHODS.register("transformer")
+def transformer(stage: Stage, ctx: Context) -> Estimate:
+    """3 x forward FLOP per token from the architecture (Megatron-LM/PaLM; GQA, gated FFN, top-k MoE) x tokens."""
+    arch = ctx.model.architecture
+    if arch is None:
+        raise Unavailable("needs model.architecture")
+    if stage.kind == "merge":
+        raise Unavailable("a merge has no training passes")
+
+    def training() -> tuple[Band, list[str]]:
+        tokens = _training_tokens(stage)
+        seq = _seq_len(stage, ctx)
+        causal = ctx.attention == "causal"
+        per_token = f.TRAIN_PASSES * arch_forward_per_token(arch, seq, causal)
+        notes = [f"{format_number(per_token)} FLOP per token = 3 x forward at sequence length {seq} "
+                 f"({'causal: attention scores halved' if causal else 'full s x s attention'})",
+                 _tokens_note(stage)]
+        if arch.d_ff is None:
+            notes.append("d_ff not given: 4 x d_model assumed")
+        if arch.experts:
+            notes.append(f"MoE: {arch.experts_per_token} of {arch.experts} routed experts"
+                         f"{f' + {arch.shared_experts} shared' if arch.shared_experts else ''} per token, "
+                         f"{arch.dense_layers} leading dense layers; shared experts use expert_d_ff")
+        if arch.family == "encoder-decoder":
+            notes.append("encoder-decoder: source and target both at the sequence length")
+        return tokens * per_token, notes
+
+    return _combine("transformer", stage, ctx, training)
+
+
+@METHODS.register("6nd")
+def six_nd(stage: Stage, ctx: Context) -> Estimate:
+    """6 x active parameters x tokens for training passes; 2 x generator parameters x generated tokens."""
+    if stage.kind == "merge":
+        raise Unavailable("a merge has no training passes")
+
+    def training() -> tuple[Band, list[str]]:
+        tokens = _training_tokens(stage)
+        active = ctx.active_parameters()
+        if active is None:
+            raise Unavailable("needs model.parameters (or architecture)")
+        return active[0] * tokens * 6.0, [f.FORMULAS.doc("6nd"), active[1], _tokens_note(stage),
+                                          "attention ignored (under-counts when sequence length is large)"]
+
+    return _combine("6nd", stage, ctx, training)
+
+
+@METHODS.register("hardware")
+def hardware(stage: Stage, ctx: Context) -> Estimate:
+    """devices x seconds x peak FLOP/s x utilisation (EU Guidelines Annex A.2.1)."""
+    hw = stage.hardware
+    if hw is None:
+        raise Unavailable("needs hardware")
+    notes = [f.FORMULAS.doc("hardware")]
+    if hw.device_hours is not None:
+        device_seconds = Band.of(hw.device_hours) * 3600.0
+        notes.append(f"{hw.device_hours} device-hours")
+    else:
+        assert hw.count is not None and hw.hours is not None
+        device_seconds = Band.of(hw.count) * Band.of(hw.hours) * 3600.0
+        notes.append(f"{hw.count} devices x {hw.hours} hours")
+    peak = Band.of(hw.peak())
+    source = "peak_flops" if hw.peak_flops is not None else f"{hw.accelerator} from the built-in table"
+    notes.append(f"peak {format_number(peak.central)} FLOP/s per device, {hw.precision_used()} ({source})")
+    if hw.utilization is None:
+        util = Band.of(DEFAULT_UTILIZATION)
+        notes.append("utilisation not given: 0.3..0.5 assumed")
+    else:
+        util = Band.of(hw.utilization)
+        notes.append(f"utilisation {hw.utilization} (model FLOP utilisation)")
+    flop = device_seconds * peak * util
+    part = "generation" if stage.kind == "synthetic-data" else "merged" if stage.kind == "merge" else "training"
+    return Estimate("hardware", flop, {part: flop}, tuple(notes))
+
+
+@METHODS.register("declared")
+def declared(stage: Stage, ctx: Context) -> Estimate:
+    """The figure the developer declares: the stage's flop (for a merge, source_flop)."""
+    if stage.kind == "merge" and stage.source_flop is not None:
+        flop = Band.of(stage.source_flop)
+        sources = f" of {', '.join(stage.sources)}" if stage.sources else ""
+        return Estimate("declared", flop, {"merged": flop},
+                        (f"training compute{sources} declared as source_flop",))
+    if stage.flop is None:
+        raise Unavailable("needs flop" + (" or source_flop" if stage.kind == "merge" else ""))
+    flop = Band.of(stage.flop)
+    part = "generation" if stage.kind == "synthetic-data" else "merged" if stage.kind == "merge" else "training"
+    return Estimate("declared", flop, {part: flop}, ("declared by the developer (flop)",))

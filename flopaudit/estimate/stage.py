@@ -1,0 +1,79 @@
+"""Estimate one stage by every method its fields allow, pick the figure, cross-check the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flopaudit.config.kinds import TRAINING_KINDS
+from flopaudit.config.models import Stage
+from flopaudit.config.quantity import format_number
+from flopaudit.estimate.band import Band
+from flopaudit.estimate.methods import METHOD_ORDER, METHODS, Context, Estimate, Unavailable
+
+#: A cross-check farther than this from the stage's figure is a warning (EU Guidelines Annex A.2).
+CROSS_CHECK_MARGIN = 0.30
+
+
+@dataclass
+class StageResult:
+    """Every estimate of one stage, the one chosen as its figure, and the warnings."""
+
+    stage: Stage
+    method: str
+    flop: Band
+    estimates: list[Estimate]
+    unavailable: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+    #: Extra forward passes of activation recomputation (executed, not model FLOP); None when off.
+    recomputation_flop: Band | None = None
+
+    @property
+    def chosen(self) -> Estimate:
+        """The estimate the stage's figure comes from."""
+        return next(e for e in self.estimates if e.method == self.method)
+
+    @property
+    def cross_checks(self) -> list[Estimate]:
+        """The other estimates."""
+        return [e for e in self.estimates if e.method != self.method]
+
+
+def available_estimates(stage: Stage, ctx: Context) -> tuple[list[Estimate], dict[str, str]]:
+    """Run every method; return the estimates made and, per method that could not, the reason."""
+    made: list[Estimate] = []
+    missing: dict[str, str] = {}
+    for name in METHOD_ORDER:
+        try:
+            made.append(METHODS[name](stage, ctx))
+        except Unavailable as why:
+            missing[name] = str(why)
+    return made, missing
+
+
+def estimate_stage(stage: Stage, ctx: Context, method: str | None = None) -> StageResult:
+    """The stage's figure: the first available method in preference order, or ``method`` if it applies."""
+    made, missing = available_estimates(stage, ctx)
+    if not made:
+        raise Unavailable("nothing to estimate from: " + "; ".join(f"{k} {v}" for k, v in missing.items()))
+    warnings: list[str] = []
+    by_name = {e.method: e for e in made}
+    if method is not None and method not in by_name:
+        warnings.append(f"method '{method}' is not available for this stage ({missing.get(method)}); "
+                        f"used '{made[0].method}'")
+    chosen = by_name.get(method or "", made[0])
+    for other in made:
+        if other is chosen or chosen.flop.central == 0:
+            continue
+        ratio = other.flop.central / chosen.flop.central
+        if abs(ratio - 1) > CROSS_CHECK_MARGIN:
+            warnings.append(
+                f"cross-check {other.method} ({format_number(other.flop.central)}) differs from "
+                f"{chosen.method} ({format_number(chosen.flop.central)}) by {ratio - 1:+.0%}, more than "
+                f"the {CROSS_CHECK_MARGIN:.0%} accuracy margin of the EU Guidelines (Annex A.2)")
+    for e in made:
+        warnings += [n for n in e.assumptions if "NOT counted" in n and n not in warnings]
+    recompute = None
+    if stage.recomputation and stage.kind in TRAINING_KINDS and "training" in chosen.parts:
+        # Full activation recomputation re-runs one forward pass: 1/3 of forward + backward.
+        recompute = chosen.parts["training"] * (1 / 3)
+    return StageResult(stage, chosen.method, chosen.flop, made, missing, warnings, recompute)

@@ -1,0 +1,261 @@
+"""Judge one policy against an estimated config: above / below / indeterminate / not-applicable.
+
+Spec (results.md, "Verdicts"): with threshold T and comparison ``gt``, ``above`` when the counted
+band's low end is > T, ``below`` when its high end is <= T, ``indeterminate`` when the band
+straddles T; ``not-applicable`` when a non-compute condition rules the policy out. A policy is
+crossed when any of its rules is. Conditions whose facts the config does not give are unknown:
+they never turn a verdict into a pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from flopaudit.config.models import Config
+from flopaudit.config.quantity import Quantity, format_number
+from flopaudit.estimate.band import Band
+from flopaudit.estimate.stage import StageResult
+from flopaudit.policy.models import Condition, Policy, Rule
+from flopaudit.policy.status import status_on
+
+VERDICTS = ("above", "below", "indeterminate", "not-applicable")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A bound as a band (a relative bound inherits the base model's uncertainty) and its comparison."""
+
+    low: float
+    high: float
+    comparison: str
+
+    @property
+    def central(self) -> float:
+        """Midpoint of the bound."""
+        return (self.low + self.high) / 2
+
+    def compare(self, value: Band) -> str:
+        """above / below / indeterminate for a counted band."""
+        if self.comparison == "gt":
+            if value.low > self.high:
+                return "above"
+            if value.high <= self.low:
+                return "below"
+        else:
+            if value.low >= self.high:
+                return "above"
+            if value.high < self.low:
+                return "below"
+        return "indeterminate"
+
+    def describe(self) -> str:
+        """``> 1.000e25`` style text."""
+        op = ">" if self.comparison == "gt" else ">="
+        bound = format_number(self.low) if self.low == self.high else \
+            f"{format_number(self.low)}..{format_number(self.high)}"
+        return f"{op} {bound}"
+
+
+@dataclass
+class RuleCheck:
+    """The verdict of one rule, with what decided it."""
+
+    rule: Rule
+    verdict: str
+    counted: Band | None
+    threshold: Threshold | None
+    conditions: list[tuple[str, bool | None]]
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PolicyCheck:
+    """The verdict of one policy for one config."""
+
+    policy: Policy
+    status: str
+    gates: bool
+    verdict: str
+    deciding: RuleCheck
+    rules: list[RuleCheck]
+    counted_flop: Band
+    counted_stages: list[str]
+    excluded_stages: list[str]
+    obligations: list[str]
+    obligation_ids: list[str]
+    reasons: list[str]
+
+    @property
+    def margin(self) -> float | None:
+        """counted / threshold (central values): > 1 means over."""
+        t, c = self.deciding.threshold, self.deciding.counted
+        return c.central / t.central if t and c and t.central else None
+
+    @property
+    def doublings(self) -> float | None:
+        """log2 of the margin: how many doublings over (+) or under (-) the threshold."""
+        m = self.margin
+        return math.log2(m) if m else None
+
+
+def counted_flop(policy: Policy, stages: list[StageResult]) -> tuple[Band, list[str], list[str]]:
+    """Sum of the stages the policy's accounting counts; names of counted and excluded stages."""
+    acc = policy.accounting
+    total = Band.exact(0.0)
+    counted: list[str] = []
+    excluded: list[str] = []
+    for r in stages:
+        s = r.stage
+        if s.kind not in acc.counts or (s.kind == "synthetic-data" and s.public
+                                        and acc.excluded("public-synthetic-data")):
+            excluded.append(s.name)
+            continue
+        counted.append(s.name)
+        total = total + r.flop
+        if r.recomputation_flop is not None and not acc.excluded("activation-recomputation"):
+            total = total + r.recomputation_flop
+    return total, counted, excluded
+
+
+def cluster_peak(stages: list[StageResult]) -> Band | None:
+    """Largest devices x peak FLOP/s over the stages that give a device count."""
+    best: Band | None = None
+    for r in stages:
+        hw = r.stage.hardware
+        if hw is None or hw.count is None:
+            continue
+        peak = Band.of(hw.count) * Band.of(hw.peak())
+        if best is None or peak.central > best.central:
+            best = peak
+    return best
+
+
+def _compare_money(value: Quantity | None, cond: Condition) -> bool | None:
+    if value is None:
+        return None
+    assert cond.value is not None and cond.comparison is not None
+    verdict = Threshold(cond.value, cond.value, cond.comparison).compare(Band.of(value))
+    return {"above": True, "below": False}.get(verdict)
+
+
+def evaluate_condition(cond: Condition, config: Config) -> tuple[str, bool | None]:
+    """A readable description of the condition and whether it holds (None: unknown)."""
+    model, base, org = config.model, config.base_model, config.organization
+    if cond.kind == "modality":
+        wanted = cond.any_of or []
+        return (f"modality is one of {', '.join(wanted)}", any(m in wanted for m in model.modality))
+    if cond.kind == "biological_data":
+        return ("trained on biological sequence data (modality includes biology)", "biology" in model.modality)
+    if cond.kind in ("annual_revenue_usd", "compute_cost_usd"):
+        op = ">" if cond.comparison == "gt" else ">="
+        label = "annual revenue" if cond.kind == "annual_revenue_usd" else "compute cost"
+        value = getattr(org, cond.kind, None) if org else None
+        return (f"{label} {op} ${format_number(cond.value or 0)}", _compare_money(value, cond))
+    if cond.kind == "base_model":
+        return ("modifies a base model (base_model given)", base is not None)
+    if cond.kind == "base_systemic_risk":
+        return ("base model has systemic risk", bool(base and base.systemic_risk))
+    return ("base model has no systemic risk", bool(base and not base.systemic_risk))
+
+
+def _metric_value(rule: Rule, config: Config, stages: list[StageResult], counted: Band) -> Band | None:
+    if rule.metric == "cluster_peak_flops":
+        return cluster_peak(stages)
+    return counted
+
+
+def _threshold(rule: Rule, config: Config) -> tuple[Threshold | None, str]:
+    if rule.threshold is not None:
+        return Threshold(rule.threshold, rule.threshold, rule.comparison), ""
+    ratio = rule.relative_to_base or 0.0
+    base = config.base_model
+    if base is None:
+        return None, "no base_model in the config"
+    if base.training_flop is not None:
+        q = base.training_flop
+        return (Threshold(ratio * q.low, ratio * q.high, rule.comparison),
+                f"{ratio:.3g} x base model compute {q}")
+    want = "base_systemic_risk" if base.systemic_risk else "no_base_systemic_risk"
+    for fb in rule.fallback:
+        if fb.when == want:
+            return (Threshold(fb.threshold, fb.threshold, rule.comparison),
+                    f"base model compute unknown: fallback for a base {'with' if base.systemic_risk else 'without'} "
+                    "systemic risk")
+    return None, "base model compute unknown and no fallback applies"
+
+
+def judge_rule(rule: Rule, config: Config, stages: list[StageResult], counted: Band) -> RuleCheck:
+    """Verdict of one rule."""
+    conditions = [evaluate_condition(c, config) for c in rule.conditions]
+    if any(ok is False for _, ok in conditions):
+        failed = [d for d, ok in conditions if ok is False]
+        return RuleCheck(rule, "not-applicable", None, None, conditions, [f"condition not met: {d}" for d in failed])
+    threshold, note = _threshold(rule, config)
+    reasons = [note] if note else []
+    if threshold is None:
+        return RuleCheck(rule, "not-applicable", None, None, conditions, reasons)
+    value = _metric_value(rule, config, stages, counted)
+    if value is None:
+        return RuleCheck(rule, "indeterminate", None, threshold, conditions,
+                         reasons + ["no stage gives hardware with a device count"])
+    verdict = threshold.compare(value)
+    if verdict == "indeterminate":
+        reasons.append(f"the band {format_number(value.low)}..{format_number(value.high)} straddles "
+                       f"the threshold {threshold.describe()}")
+    if verdict != "below":
+        unknown = [d for d, ok in conditions if ok is None]
+        if unknown:
+            verdict = "indeterminate"
+            reasons += [f"unknown: {d} (not given in the config)" for d in unknown]
+    return RuleCheck(rule, verdict, value, threshold, conditions, reasons)
+
+
+def _combine(checks: list[RuleCheck]) -> RuleCheck:
+    """The rule that decides the policy: any above, else any indeterminate, else below, else n/a."""
+    for verdict in ("above", "indeterminate", "below"):
+        hits = [c for c in checks if c.verdict == verdict]
+        if hits:
+            # Of several, the one closest to (or farthest over) its threshold explains the verdict best.
+            return max(hits, key=lambda c: (c.counted.central / c.threshold.central)
+                       if c.counted and c.threshold else 0.0)
+    return checks[0]
+
+
+def _obligations(policy: Policy, config: Config, verdict: str) -> tuple[list[str], list[str]]:
+    """Full texts and short ``id (deadline)`` labels of the obligations the verdict triggers."""
+    if verdict not in ("above", "indeterminate"):
+        return [], []
+    out, ids = [], []
+    for ob in policy.obligations:
+        conds = [evaluate_condition(c, config) for c in ob.applies_if]
+        if any(ok is False for _, ok in conds):
+            continue
+        text = ob.summary
+        deadline = f"within {ob.deadline_days} days" if ob.deadline_days else \
+            f"within {ob.deadline_hours} hours" if ob.deadline_hours else ""
+        if deadline:
+            text += f" [{deadline}]"
+        ids.append(f"{ob.id} ({deadline})" if deadline else ob.id)
+        unknown = [d for d, ok in conds if ok is None]
+        if unknown:
+            text += f" (only if {'; '.join(unknown)}: not given)"
+        if verdict == "indeterminate":
+            text = "may apply: " + text
+        out.append(f"{text} ({ob.citation})")
+    return out, ids
+
+
+def judge(policy: Policy, config: Config, stages: list[StageResult], as_of: dt.date) -> PolicyCheck:
+    """The verdict of ``policy`` for an estimated config on ``as_of``."""
+    status = status_on(policy, as_of)
+    counted, counted_names, excluded_names = counted_flop(policy, stages)
+    rule_checks = [judge_rule(rule, config, stages, counted) for rule in policy.rules]
+    deciding = _combine(rule_checks)
+    reasons = list(deciding.reasons)
+    if status != "in-force":
+        reasons.append(f"{status} on {as_of.isoformat()}: judged but never gates")
+    obligations, obligation_ids = _obligations(policy, config, deciding.verdict)
+    return PolicyCheck(policy, status, status == "in-force", deciding.verdict, deciding, rule_checks,
+                       counted, counted_names, excluded_names, obligations, obligation_ids, reasons)

@@ -1,0 +1,65 @@
+"""Load policies: the built-in ones shipped with flopaudit, or an organisation's own file."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from flopaudit.config.loader import field_path
+from flopaudit.config.yaml_source import load_yaml
+from flopaudit.errors import PolicyError
+from flopaudit.policy.models import Policy
+from flopaudit.suggest import did_you_mean
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def builtin_dir() -> Path:
+    """Where the built-in policy files are: inside the wheel, or ``policies/`` of a source checkout."""
+    packaged = _PACKAGE / "_builtin_policies"
+    return packaged if packaged.is_dir() else _PACKAGE.parent / "policies"
+
+
+def load_policy_file(path: str | Path) -> Policy:
+    """Read and validate one policy file; :class:`PolicyError` at the offending line."""
+    doc = load_yaml(Path(path), PolicyError)
+    if not isinstance(doc.data, dict):
+        raise PolicyError("a policy file must be a mapping (see 'flopaudit schema policy')", file=path, line=1)
+    try:
+        return Policy.model_validate(doc.data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        line, col = doc.position(loc) or (None, None)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key '{loc[-1]}'"
+        elif err["type"] == "missing":
+            msg = f"missing required key '{loc[-1]}'"
+        raise PolicyError(f"{field_path(loc)}: {msg}" if loc else msg, file=path, line=line, column=col) from None
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_policies() -> dict[str, Policy]:
+    """Every built-in policy by id, in file-name order; a file named unlike its id is an error."""
+    out: dict[str, Policy] = {}
+    for path in sorted(builtin_dir().glob("*.yaml")):
+        policy = load_policy_file(path)
+        if policy.id != path.stem:
+            raise PolicyError(f"policy id '{policy.id}' does not match its file name", file=path)
+        out[policy.id] = policy
+    return out
+
+
+def resolve_policy(ref: str) -> Policy:
+    """A built-in policy by id, or a policy file by path."""
+    builtins = builtin_policies()
+    if ref in builtins:
+        return builtins[ref]
+    path = Path(ref)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return load_policy_file(path)
+    raise PolicyError(f"unknown policy '{ref}'{did_you_mean(ref, builtins)}; "
+                      f"built-in: {', '.join(builtins)}; or give a policy file path")

@@ -1,0 +1,80 @@
+"""Wording shared by every output format, so text, Markdown, SARIF and HTML say the same thing."""
+
+from __future__ import annotations
+
+from flopaudit.config.quantity import format_number
+from flopaudit.estimate.band import Band
+from flopaudit.policy.judge import PolicyCheck
+
+VERDICT_LABEL = {"above": "ABOVE", "below": "below", "indeterminate": "UNDECIDED",
+                 "not-applicable": "not applicable"}
+
+
+def flop(x: float | None) -> str:
+    """A FLOP figure in scientific notation with 3 significant figures."""
+    if x is None:
+        return "-"
+    return f"{x:.2e}".replace("e+", "e") if x else "0"
+
+
+def band(b: Band | None) -> str:
+    """``4.1e25 (3.9e25..4.2e25)`` or just the value when exact."""
+    if b is None:
+        return "-"
+    if b.is_exact:
+        return flop(b.central)
+    return f"{flop(b.central)} ({flop(b.low)}..{flop(b.high)})"
+
+
+def threshold(check: PolicyCheck) -> str:
+    """``> 1.00e25 FLOP`` (or FLOP/s for cluster rules)."""
+    t = check.deciding.threshold
+    if t is None:
+        return "-"
+    op = ">" if t.comparison == "gt" else ">="
+    unit = "FLOP/s" if check.deciding.rule.metric == "cluster_peak_flops" else "FLOP"
+    value = flop(t.low) if t.low == t.high else f"{flop(t.low)}..{flop(t.high)}"
+    return f"{op} {value} {unit}"
+
+
+def margin(check: PolicyCheck) -> str:
+    """``4.1x over (+2.0 doublings)`` / ``2.4x under (-1.3 doublings)``."""
+    m, d = check.margin, check.doublings
+    if m is None or d is None:
+        return "-"
+    if m >= 1:
+        return f"{m:.3g}x over ({d:+.1f} doublings)"
+    return f"{1 / m:.3g}x under ({d:+.1f} doublings)"
+
+
+def status(check: PolicyCheck) -> str:
+    """Status with whether it gates: ``in force`` / ``revoked (does not gate)``."""
+    text = check.status.replace("-", " ")
+    return text if check.gates else f"{text} (does not gate)"
+
+
+def compared(check: PolicyCheck) -> str:
+    """The figure the deciding rule compared (counted FLOP, or cluster FLOP/s)."""
+    value = check.deciding.counted
+    if check.deciding.rule.metric == "cluster_peak_flops":
+        return f"{band(value)} FLOP/s" if value else "-"
+    return band(value if value is not None else check.counted_flop)
+
+
+def summary_line(exit_code: int, checks: list[PolicyCheck], fail_on: str) -> str:
+    """One line that says why the gate passed or failed."""
+    crossed = [c.policy.id for c in checks if c.gates and c.verdict == "above"]
+    undecided = [c.policy.id for c in checks if c.gates and c.verdict == "indeterminate"]
+    if exit_code == 0:
+        extra = f"; undecided but not failing (--fail-on {fail_on}): {', '.join(undecided)}" if undecided else ""
+        return f"PASS: no policy in force is crossed{extra}"
+    parts = []
+    if crossed:
+        parts.append(f"crossed: {', '.join(crossed)}")
+    if undecided and fail_on == "indeterminate":
+        parts.append(f"undecided: {', '.join(undecided)}")
+    return "FAIL: " + "; ".join(parts)
+
+
+__all__ = ["VERDICT_LABEL", "band", "compared", "flop", "format_number", "margin", "status",
+           "summary_line", "threshold"]

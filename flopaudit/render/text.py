@@ -1,0 +1,81 @@
+"""The terminal verdict table (rich)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from flopaudit import __version__
+from flopaudit.audit import CONVENTION
+from flopaudit.render import common as c
+
+if TYPE_CHECKING:
+    from flopaudit.audit import AuditResult
+
+_STYLE = {"above": "bold red", "indeterminate": "bold yellow", "below": "green", "not-applicable": "dim"}
+
+
+def _stages(result: "AuditResult") -> Table:
+    t = Table(title="Stages", title_justify="left", expand=False)
+    for col in ("stage", "kind", "method", "FLOP (band)", "cross-checks"):
+        t.add_column(col, overflow="fold")
+    for r in result.stages:
+        checks = ", ".join(f"{e.method} {c.flop(e.flop.central)}" for e in r.cross_checks) or "-"
+        t.add_row(r.stage.name, r.stage.kind, r.method, c.band(r.flop), checks)
+    t.add_row("total", "", "", c.band(result.total_flop), "", style="bold")
+    return t
+
+
+def _policies(result: "AuditResult") -> Table:
+    t = Table(title="Policies", title_justify="left")
+    t.add_column("policy", no_wrap=True)
+    for col in ("status", "threshold", "counted", "verdict", "margin", "obligations"):
+        t.add_column(col, overflow="fold")
+    for chk in result.checks:
+        verdict = Text(c.VERDICT_LABEL[chk.verdict], style=_STYLE[chk.verdict] if chk.gates else "dim")
+        t.add_row(chk.policy.id, c.status(chk), c.threshold(chk), c.compared(chk), verdict, c.margin(chk),
+                  "\n".join(chk.obligation_ids) or "-")
+    return t
+
+
+def _notes(result: "AuditResult") -> list[RenderableType]:
+    out: list[RenderableType] = []
+    warnings = [f"{r.stage.name}: {w}" for r in result.stages for w in r.warnings]
+    reasons = [f"{chk.policy.id}: {why}" for chk in result.checks if chk.verdict == "indeterminate"
+               for why in chk.reasons]
+    obligations = [f"{chk.policy.id}: {o}" for chk in result.checks if chk.gates for o in chk.obligations]
+    for title, lines, style in (("Warnings", warnings, "yellow"), ("Undecided because", reasons, "yellow"),
+                                ("Obligations of policies in force", obligations, "red")):
+        if lines:
+            out.append(Text(title, style=f"bold {style}"))
+            out.extend(Text(f"  - {line}") for line in lines)
+    return out
+
+
+def renderables(results: Sequence["AuditResult"]) -> Group:
+    """Everything the text format shows, as rich renderables."""
+    parts: list[RenderableType] = []
+    for result in results:
+        cfg = result.config
+        parts.append(Text(f"flopaudit {__version__} · {cfg.model.name} · {result.loaded.file} · "
+                          f"as of {result.as_of.isoformat()}", style="bold"))
+        parts.append(Text(f"Convention: {CONVENTION}; attention: {result.attention}", style="dim"))
+        parts += [_stages(result), _policies(result), *_notes(result)]
+        parts.append(Text(f"{c.summary_line(result.exit_code, result.checks, result.fail_on)} "
+                          f"(exit {result.exit_code})",
+                          style="bold red" if result.exit_code else "bold green"))
+        parts.append(Text(""))
+    return Group(*parts)
+
+
+def render(results: Sequence["AuditResult"], *, color: bool = False, width: int = 120) -> str:
+    """Plain text (no colour unless asked), for files and tests."""
+    buf = io.StringIO()
+    Console(file=buf, width=width, force_terminal=color, no_color=not color, highlight=False,
+            color_system="standard" if color else None, _environ={}).print(renderables(results))
+    return buf.getvalue()
