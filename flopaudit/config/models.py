@@ -258,7 +258,8 @@ class BaseModelInfo(_Strict):
 
     name: str = Field(min_length=1)
     training_flop: Num | None = None
-    systemic_risk: bool = False
+    systemic_risk: bool | None = Field(
+        default=None, description="Whether the original is a GPAI model with systemic risk (EU); unknown if absent")
 
     @model_validator(mode="before")
     @classmethod

@@ -100,15 +100,17 @@ class PolicyCheck:
         return math.log2(m) if m else None
 
 
-def counted_flop(policy: Policy, stages: list[StageResult]) -> tuple[Band, list[str], list[str]]:
-    """Sum of the stages the policy's accounting counts; names of counted and excluded stages."""
+def counted_flop(policy: Policy, stages: list[StageResult],
+                 kinds: list[str] | None = None) -> tuple[Band, list[str], list[str]]:
+    """Sum of the stages the policy's accounting counts (or of ``kinds``); names of counted and excluded stages."""
     acc = policy.accounting
+    counts = acc.counts if kinds is None else kinds
     total = Band.exact(0.0)
     counted: list[str] = []
     excluded: list[str] = []
     for r in stages:
         s = r.stage
-        if s.kind not in acc.counts or (s.kind == "synthetic-data" and s.public
+        if s.kind not in counts or (s.kind == "synthetic-data" and s.public
                                         and acc.excluded("public-synthetic-data")):
             excluded.append(s.name)
             continue
@@ -155,9 +157,10 @@ def evaluate_condition(cond: Condition, config: Config) -> tuple[str, bool | Non
         return (f"{label} {op} ${format_number(cond.value or 0)}", _compare_money(value, cond))
     if cond.kind == "base_model":
         return ("modifies a base model (base_model given)", base is not None)
+    risk = None if base is not None and base.systemic_risk is None else bool(base and base.systemic_risk)
     if cond.kind == "base_systemic_risk":
-        return ("base model has systemic risk", bool(base and base.systemic_risk))
-    return ("base model has no systemic risk", bool(base and not base.systemic_risk))
+        return ("base model has systemic risk", risk)
+    return ("base model has no systemic risk", None if risk is None else bool(base) and not risk)
 
 
 def _metric_value(rule: Rule, config: Config, stages: list[StageResult], counted: Band) -> Band | None:
@@ -177,12 +180,19 @@ def _threshold(rule: Rule, config: Config) -> tuple[Threshold | None, str]:
         q = base.training_flop
         return (Threshold(ratio * q.low, ratio * q.high, rule.comparison),
                 f"{ratio:.3g} x base model compute {q}")
+    fallbacks = {fb.when: fb.threshold for fb in rule.fallback}
+    if base.systemic_risk is None:
+        if len(fallbacks) < 2:
+            return None, "base model compute unknown and no fallback applies"
+        lo, hi = min(fallbacks.values()), max(fallbacks.values())
+        return (Threshold(lo, hi, rule.comparison),
+                "base model compute unknown and whether it has systemic risk not given: "
+                "the bound is one of the fallbacks")
     want = "base_systemic_risk" if base.systemic_risk else "no_base_systemic_risk"
-    for fb in rule.fallback:
-        if fb.when == want:
-            return (Threshold(fb.threshold, fb.threshold, rule.comparison),
-                    f"base model compute unknown: fallback for a base {'with' if base.systemic_risk else 'without'} "
-                    "systemic risk")
+    if want in fallbacks:
+        return (Threshold(fallbacks[want], fallbacks[want], rule.comparison),
+                f"base model compute unknown: fallback for a base {'with' if base.systemic_risk else 'without'} "
+                "systemic risk")
     return None, "base model compute unknown and no fallback applies"
 
 
@@ -251,7 +261,9 @@ def judge(policy: Policy, config: Config, stages: list[StageResult], as_of: dt.d
     """The verdict of ``policy`` for an estimated config on ``as_of``."""
     status = status_on(policy, as_of)
     counted, counted_names, excluded_names = counted_flop(policy, stages)
-    rule_checks = [judge_rule(rule, config, stages, counted) for rule in policy.rules]
+    rule_checks = [judge_rule(rule, config, stages,
+                              counted if rule.counts is None else counted_flop(policy, stages, rule.counts)[0])
+                   for rule in policy.rules]
     deciding = _combine(rule_checks)
     reasons = list(deciding.reasons)
     if status != "in-force":

@@ -122,7 +122,17 @@ class Rule(_Strict):
     fallback: list[Fallback] = Field(default_factory=list)
     comparison: Comparison
     conditions: list[Condition] = Field(default_factory=list)
+    counts: list[str] | None = Field(
+        default=None, description="Stage kinds this rule adds up, when it differs from the policy's accounting")
     citation: str
+
+    @field_validator("counts")
+    @classmethod
+    def _kinds(cls, v: list[str] | None) -> list[str] | None:
+        unknown = [k for k in v or [] if k not in STAGE_KINDS]
+        if unknown:
+            raise ValueError(f"unknown stage kind(s) {unknown}; known: {', '.join(STAGE_KINDS)}")
+        return v
 
     @model_validator(mode="after")
     def _one_bound(self) -> "Rule":

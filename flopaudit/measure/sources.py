@@ -1,0 +1,460 @@
+"""Build the model to count from a model source: an HF config.json, a factory, or an nn.Module.
+
+Devices:
+
+- ``meta``: no weights in memory. The model is built under ``FakeTensorMode`` with CPU as the
+  fake device. Fake tensors, not the meta device, because transformers 5 calls ``Tensor.item()``
+  in its mask code (which meta refuses and fake tensors treat as tracing), and because SDPA on
+  the meta device decomposes into its math path (4 backward matmuls instead of the fused
+  kernel's 5), so plain meta would not count what runs on CPU or CUDA. On fake CPU tensors the
+  same kernels are chosen as on a real CPU, so meta, fake and CPU counts agree.
+- ``cpu``: real tensors, random weights.
+- ``cuda``: real tensors on the GPU, random weights in bf16 (fp16 where bf16 is unsupported).
+
+Nothing is ever downloaded: HF configs are read from the local file and built with
+``from_config``-style construction, and remote code runs only with ``trust_remote_code``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
+
+if TYPE_CHECKING:
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from flopaudit.measure import ModelSource
+
+#: attributes under which configs and MoE blocks name their routed top-k, in lookup order
+_TOP_K_NAMES = ("num_experts_per_tok", "num_experts_per_token", "moe_topk", "top_k", "router_topk")
+#: config attributes that bound the sequence length of position embeddings
+_MAX_POSITION_NAMES = ("max_position_embeddings", "n_positions", "max_seq_len")
+
+
+@dataclass
+class BuiltModel:
+    """A model ready to run, with its inputs bound: ``forward()`` runs one forward pass."""
+
+    module: torch.nn.Module
+    forward: Callable[[], Any]
+    name: str
+    batch: int
+    seq_len: int
+    parameters: int
+    active_parameters: int
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def build(source: ModelSource, *, seq_len: int, batch: int, device: str,
+          fake_mode: FakeTensorMode | None) -> BuiltModel:
+    """Build ``source`` for ``device`` (``fake_mode`` is required for ``meta``)."""
+    chosen = [name for name, value in (("hf_config", source.hf_config), ("factory", source.factory),
+                                       ("module", source.module)) if value is not None]
+    if len(chosen) != 1:
+        raise ModelSourceError(
+            "a model source needs exactly one of hf_config, factory or module"
+            + (f" (got {', '.join(chosen)})" if chosen else " (got none)"))
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MeasureError("--device cuda was asked for, but torch sees no CUDA device",
+                           hint="use --device meta to count without a GPU")
+    if source.hf_config is not None:
+        return _build_hf(Path(source.hf_config), seq_len=seq_len, batch=batch, device=device,
+                         fake_mode=fake_mode, trust_remote_code=source.trust_remote_code)
+    if source.factory is not None:
+        factory = load_factory(source.factory)
+        with _device_context(device, fake_mode):
+            module = _call_factory(factory, source.factory)
+        name = source.factory
+    else:
+        module = source.module
+        if not isinstance(module, torch.nn.Module):
+            raise ModelSourceError(f"module must be a torch.nn.Module, not {type(module).__name__}")
+        name = type(module).__name__
+    return _build_plain(module, source_name=name, factory_input=source.factory_input,
+                        seq_len=seq_len, batch=batch, device=device, fake_mode=fake_mode)
+
+
+def max_positions(source: ModelSource) -> int | None:
+    """The longest sequence an HF config's position embeddings allow, if it says."""
+    if source.hf_config is None:
+        return None
+    try:
+        data = json.loads(Path(source.hf_config).read_text())
+    except (OSError, ValueError):
+        return None
+    for name in _MAX_POSITION_NAMES:
+        value = data.get(name) if isinstance(data, dict) else None
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+# --------------------------------------------------------------------------- Hugging Face
+
+
+def _import_transformers() -> Any:
+    try:
+        import transformers
+    except ImportError as exc:
+        raise MissingDependencyError("transformers", "hf", "Building a model from an HF config.json") from exc
+    return transformers
+
+
+def load_hf_config(path: Path, *, trust_remote_code: bool = False) -> Any:
+    """Read a local config.json into a transformers config object (no download, ever)."""
+    transformers = _import_transformers()
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ModelSourceError(f"cannot read the HF config: {exc.strerror or exc}", file=path) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelSourceError(f"not valid JSON: {exc.msg}", file=path, line=exc.lineno,
+                               column=exc.colno) from exc
+    if not isinstance(data, dict):
+        raise ModelSourceError("an HF config.json must hold a JSON object", file=path)
+    model_type = data.get("model_type")
+    known = transformers.CONFIG_MAPPING
+    if "auto_map" in data and model_type not in known:
+        if not trust_remote_code:
+            raise ModelSourceError(
+                f"model_type {model_type!r} needs the custom code its config names in auto_map",
+                file=path, hint="pass --trust-remote-code if you trust the code next to config.json")
+        if path.name != "config.json":
+            raise ModelSourceError("remote-code configs must be named config.json, next to their code",
+                                   file=path)
+        try:
+            return transformers.AutoConfig.from_pretrained(str(path.parent), trust_remote_code=True,
+                                                           local_files_only=True)
+        except Exception as exc:  # transformers raises many types here; all mean "cannot build"
+            raise ModelSourceError(f"cannot load the remote-code config: {exc}", file=path) from exc
+    if not isinstance(model_type, str):
+        raise ModelSourceError("the HF config has no model_type", file=path)
+    if model_type not in known:
+        raise ModelSourceError(
+            f"transformers {transformers.__version__} does not know model_type {model_type!r}",
+            file=path, hint="upgrade transformers, or use --factory with your own model code")
+    fields = {key: value for key, value in data.items() if key != "model_type"}
+    try:
+        return transformers.AutoConfig.for_model(model_type, **fields)
+    except Exception as exc:
+        raise ModelSourceError(f"transformers rejected the config: {exc}", file=path) from exc
+
+
+def _hf_model_class(transformers: Any, config: Any, path: Path) -> Any:
+    """The class named by ``architectures`` if transformers has it, else the auto-class's choice."""
+    for arch in getattr(config, "architectures", None) or []:
+        cls = getattr(transformers, arch, None)
+        if isinstance(cls, type):
+            return cls
+    for auto in (transformers.AutoModelForCausalLM, transformers.AutoModel):
+        try:
+            return auto._model_mapping[type(config)]
+        except (KeyError, AttributeError):
+            continue
+    raise ModelSourceError(f"no transformers model class for {type(config).__name__}", file=path)
+
+
+def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
+              fake_mode: FakeTensorMode | None, trust_remote_code: bool) -> BuiltModel:
+    transformers = _import_transformers()
+    config = load_hf_config(path, trust_remote_code=trust_remote_code)
+    notes: list[str] = []
+    limit = next((getattr(config, n) for n in _MAX_POSITION_NAMES
+                  if isinstance(getattr(config, n, None), int)), None)
+    if limit is not None and seq_len > limit:
+        raise ModelSourceError(f"seq_len {seq_len} exceeds the model's {limit} positions", file=path)
+    config.use_cache = False
+    remote = "auto_map" in (config.to_dict() or {}) and trust_remote_code
+    cls = None if remote else _hf_model_class(transformers, config, path)
+    # SDPA where the class supports it: that is what trains. Eager attention is counted the same
+    # (bmm for QK^T and PV) but cannot be halved for causal masking.
+    attn = "sdpa" if cls is None or getattr(cls, "_supports_sdpa", False) else "eager"
+    config._attn_implementation = attn
+    experts = None
+    can_set_experts = getattr(cls, "_can_set_experts_implementation", None)
+    if device != "cuda" and callable(can_set_experts) and can_set_experts():
+        # batched_mm is shape-static (tokens x top-k gathered expert matmuls): exact under fake
+        # tensors. grouped_mm's meta kernel takes bf16 only and eager's nonzero() is data-dependent.
+        # On CUDA the model keeps its default (grouped_mm), which the _grouped_mm formula counts.
+        experts = "batched_mm"
+        config._experts_implementation = experts
+
+    def construct() -> torch.nn.Module:
+        try:
+            if cls is None:
+                return transformers.AutoModelForCausalLM.from_config(config, trust_remote_code=True)
+            return cls(config)
+        except (ModelSourceError, MeasureError):
+            raise
+        except Exception as exc:
+            raise ModelSourceError(f"transformers could not build the model: {type(exc).__name__}: {exc}",
+                                   file=path) from exc
+
+    if device == "cpu":
+        _check_cpu_memory(construct, path)
+    with _device_context(device, fake_mode), _hub_offline():
+        module = construct()
+    module.eval()
+    vocab = getattr(config, "vocab_size", None)
+    with _device_context(device, fake_mode):
+        ids = _token_ids((batch, seq_len), vocab, device, fake=device == "meta")
+    name = type(module).__name__
+    top_k = _config_top_k(config)
+    active, moe_note = _active_parameters(module, top_k)
+    if moe_note:
+        notes.append(moe_note)
+    details = {"attn_implementation": getattr(module.config, "_attn_implementation", attn),
+               "experts_implementation": getattr(module.config, "_experts_implementation", experts),
+               "hf_config": str(path)}
+    return BuiltModel(module=module, forward=lambda: module(input_ids=ids), name=name,
+                      batch=batch, seq_len=seq_len, parameters=_count_parameters(module),
+                      active_parameters=active, notes=notes, details=details)
+
+
+def _config_top_k(config: Any) -> int | None:
+    for cfg in [config, *[getattr(config, key) for key in getattr(config, "sub_configs", {}) or {}
+                          if getattr(config, key, None) is not None]]:
+        for name in _TOP_K_NAMES:
+            value = getattr(cfg, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+    return None
+
+
+@contextlib.contextmanager
+def _hub_offline() -> Iterator[None]:
+    """Make sure nothing reaches the Hugging Face Hub while a model is built."""
+    saved = {key: os.environ.get(key) for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    os.environ.update({key: "1" for key in saved})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _check_cpu_memory(construct: Callable[[], torch.nn.Module], path: Path) -> None:
+    """Refuse a real CPU build that cannot fit: count the parameters on fake tensors first."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode():
+        params = _count_parameters(construct())
+    need = params * 4 * 2  # fp32 weights and their gradients, activations not included
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > 0.8 * have:
+        raise MeasureError(
+            f"{params:,} parameters need about {need / 2**30:.0f} GiB on CPU; this machine has "
+            f"{have / 2**30:.0f} GiB", file=path, hint="use --device meta to count without weights")
+
+
+# --------------------------------------------------------------------------- factories and modules
+
+
+def load_factory(spec: str) -> Callable[[], Any]:
+    """Import ``package.module:callable`` (the current directory is importable, as for uvicorn)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ModelSourceError(f"factory {spec!r} must look like 'package.module:callable'")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ModelSourceError(f"cannot import {module_name!r} for factory {spec!r}: {exc}") from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise ModelSourceError(f"{module_name!r} has no attribute {attr!r} (factory {spec!r})") from exc
+    if not callable(obj):
+        raise ModelSourceError(f"factory {spec!r} is not callable")
+    return obj
+
+
+def _call_factory(factory: Callable[[], Any], spec: str) -> torch.nn.Module:
+    try:
+        module = factory()
+    except (ModelSourceError, MeasureError):
+        raise
+    except Exception as exc:  # the user's code: any exception means the source cannot be built
+        raise ModelSourceError(f"factory {spec!r} raised {type(exc).__name__}: {exc}") from exc
+    if not isinstance(module, torch.nn.Module):
+        raise ModelSourceError(f"factory {spec!r} returned {type(module).__name__}, not a torch.nn.Module")
+    return module
+
+
+def _build_plain(module: torch.nn.Module, *, source_name: str, factory_input: list[int] | None,
+                 seq_len: int, batch: int, device: str,
+                 fake_mode: FakeTensorMode | None) -> BuiltModel:
+    notes: list[str] = []
+    if factory_input is not None:
+        shape = tuple(int(n) for n in factory_input)
+        if not shape or any(n <= 0 for n in shape):
+            raise ModelSourceError(f"factory_input must be a list of positive sizes, got {factory_input}")
+        batch, seq_len = shape[0], math.prod(shape[1:]) if len(shape) > 1 else 1
+        notes.append(f"input: token ids of shape {list(shape)} (factory_input); per-token values "
+                     f"divide by {batch * seq_len} tokens")
+    else:
+        shape = (batch, seq_len)
+    module = _place(module, device, fake_mode, notes)
+    module.eval()
+    with _device_context(device, fake_mode):
+        target = "cpu" if device == "meta" else device
+        ids = torch.zeros(shape, dtype=torch.long, device=target)
+    forward = _bind_forward(module, ids, device, fake_mode)
+    active, moe_note = _active_parameters(module, None)
+    if moe_note:
+        notes.append(moe_note)
+    return BuiltModel(module=module, forward=forward, name=type(module).__name__, batch=batch, seq_len=seq_len,
+                      parameters=_count_parameters(module), active_parameters=active, notes=notes,
+                      details={"source": source_name})
+
+
+def _is_fake(tensor: torch.Tensor) -> bool:
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    return isinstance(tensor, FakeTensor)
+
+
+def _place(module: torch.nn.Module, device: str, fake_mode: FakeTensorMode | None,
+           notes: list[str]) -> torch.nn.Module:
+    """Put a user's module where it will run (real modules are never copied for meta)."""
+    tensors = [*module.parameters(), *module.buffers()]
+    on_meta = any(t.device.type == "meta" for t in tensors)
+    if device == "meta":
+        return module  # parameters are swapped for fake ones at call time, see _bind_forward
+    if on_meta:
+        # A module built on the meta device: give it real (random) weights to run for real.
+        module = copy.deepcopy(module).to_empty(device=device)
+        with torch.no_grad():
+            for param in module.parameters():
+                if param.is_floating_point():
+                    param.normal_(0.0, 0.02)
+        notes.append("the module was on the meta device; random weights were allocated to run it")
+    if device == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        module = module.to(device="cuda", dtype=dtype)
+    return module
+
+
+def _bind_forward(module: torch.nn.Module, ids: torch.Tensor, device: str,
+                  fake_mode: FakeTensorMode | None) -> Callable[[], Any]:
+    if device != "meta":
+        return lambda: module(ids)
+    assert fake_mode is not None
+    tensors = dict(module.named_parameters(remove_duplicate=False))
+    tensors.update(module.named_buffers(remove_duplicate=False))
+    if all(_is_fake(t) for t in tensors.values()):
+        return lambda: module(ids)
+    # Run the module with fake stand-ins for its weights (torch.func.functional_call), so a
+    # real module costs no copy and a meta-device module runs the CPU kernels.
+    swapped: dict[int, torch.Tensor] = {}
+    with fake_mode:
+        for name, tensor in tensors.items():
+            if id(tensor) not in swapped:
+                if tensor.device.type == "meta" or not _is_fake(tensor):
+                    fake = torch.empty(tensor.shape, dtype=tensor.dtype, device="cpu")
+                else:
+                    fake = tensor
+                if isinstance(tensor, torch.nn.Parameter):
+                    fake.requires_grad_(tensor.requires_grad)
+                swapped[id(tensor)] = fake
+    replacement = {name: swapped[id(tensor)] for name, tensor in tensors.items()}
+    return lambda: torch.func.functional_call(module, replacement, (ids,))
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+@contextlib.contextmanager
+def _device_context(device: str, fake_mode: FakeTensorMode | None) -> Iterator[None]:
+    """Where tensors are created while building: fake CPU tensors, the CPU, or the GPU in bf16."""
+    if device == "meta":
+        if fake_mode is None:
+            raise MeasureError("internal: device meta needs a FakeTensorMode")
+        with fake_mode:
+            yield
+    elif device == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            with torch.device("cuda"):
+                yield
+        finally:
+            torch.set_default_dtype(previous)
+    else:
+        yield
+
+
+def _token_ids(shape: tuple[int, ...], vocab: int | None, device: str, *, fake: bool) -> torch.Tensor:
+    target = "cpu" if device == "meta" else device
+    if fake or not vocab:
+        return torch.zeros(shape, dtype=torch.long, device=target)
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    return torch.randint(0, vocab, shape, generator=generator, dtype=torch.long).to(target)
+
+
+def _count_parameters(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _active_parameters(module: torch.nn.Module, top_k: int | None) -> tuple[int, str | None]:
+    """Parameters used per token: routed experts count top_k / num_experts of their weights.
+
+    Experts are found as transformers 5's fused experts modules (``num_experts`` plus the
+    ``has_gate`` flag its ``@use_experts_implementation`` sets) or as an ``nn.ModuleList`` named
+    ``experts``; top-k comes from the config, else from the parent block's ``top_k`` attribute.
+    """
+    total = _count_parameters(module)
+    inactive = 0.0
+    blocks = 0
+    seen: set[int] = set()
+    for name, sub in module.named_modules():
+        experts: int | None = None
+        if hasattr(sub, "has_gate") and isinstance(getattr(sub, "num_experts", None), int):
+            experts = sub.num_experts
+        elif isinstance(sub, torch.nn.ModuleList) and name.rsplit(".", 1)[-1] == "experts":
+            experts = len(sub)
+        if not experts or id(sub) in seen:
+            continue
+        k = top_k
+        if k is None:
+            parent = module.get_submodule(name.rsplit(".", 1)[0]) if "." in name else module
+            k = next((getattr(parent, n) for n in _TOP_K_NAMES
+                      if isinstance(getattr(parent, n, None), int)), None)
+        if k is None:
+            return total, (f"experts found at {name!r} but no top-k: active_parameters = parameters")
+        seen.add(id(sub))
+        blocks += 1
+        inactive += _count_parameters(sub) * (1 - min(k, experts) / experts)
+    if not blocks:
+        return total, None
+    note = (f"mixture of experts: {blocks} expert blocks; active_parameters counts top-{top_k or 'k'} "
+            "of each block's experts plus every other parameter")
+    return total - round(inactive), note

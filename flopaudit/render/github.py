@@ -1,0 +1,52 @@
+"""``--format github``: GitHub Actions workflow commands (annotations on the config file)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from flopaudit.render import common as c
+
+if TYPE_CHECKING:
+    from flopaudit.audit import AuditResult
+
+
+def _escape(text: str, *, prop: bool = False) -> str:
+    # https://docs.github.com/actions/reference/workflow-commands-for-github-actions
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def _line(r: "AuditResult", *path: str | int) -> int:
+    pos = r.loaded.document.position(path)
+    return pos[0] if pos else 1
+
+
+def annotation(level: str, file: str, line: int, title: str, message: str) -> str:
+    """One ``::level file=...,line=...,title=...::message`` command."""
+    return f"::{level} file={_escape(file, prop=True)},line={line},title={_escape(title, prop=True)}::{_escape(message)}"
+
+
+def render(results: Sequence["AuditResult"]) -> str:
+    """Annotations: errors for crossed gating policies, warnings for undecided ones and cross-checks."""
+    out: list[str] = []
+    for r in results:
+        for chk in r.checks:
+            if chk.verdict not in ("above", "indeterminate"):
+                continue
+            level = "error" if chk.gates and (chk.verdict == "above" or r.fail_on == "indeterminate") else (
+                "warning" if chk.gates else "notice")
+            msg = (f"{c.VERDICT_LABEL[chk.verdict]}: {c.compared(chk)} vs {c.threshold(chk)} "
+                   f"({c.margin(chk)}); status {c.status(chk)}")
+            if chk.reasons:
+                msg += "\n" + "\n".join(chk.reasons)
+            if chk.obligations:
+                msg += "\nObligations: " + "; ".join(chk.obligation_ids)
+            out.append(annotation(level, r.loaded.file, _line(r, "model", "name"),
+                                  f"{chk.policy.id}: {chk.policy.short_name}", msg))
+        for i, s in enumerate(r.stages):
+            for w in s.warnings:
+                out.append(annotation("warning", r.loaded.file, _line(r, "training", i),
+                                      f"flopaudit: stage {s.stage.name}", w))
+        out.append(f"{c.summary_line(r.exit_code, r.checks, r.fail_on)} ({r.loaded.file}, exit {r.exit_code})")
+    return "\n".join(out) + "\n"

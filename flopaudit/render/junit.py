@@ -1,0 +1,46 @@
+"""``--format junit``: JUnit XML, one test suite per config and one test case per policy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from xml.etree import ElementTree as ET
+
+from flopaudit.render import common as c
+
+if TYPE_CHECKING:
+    from flopaudit.audit import AuditResult
+
+
+def render(results: Sequence["AuditResult"]) -> str:
+    """XML text: failures for policies that fail the gate, skipped for those that do not gate or apply."""
+    root = ET.Element("testsuites", name="flopaudit")
+    for r in results:
+        suite = ET.SubElement(root, "testsuite", name=f"{r.config.model.name} ({r.loaded.file})")
+        failures = skipped = 0
+        for chk in r.checks:
+            case = ET.SubElement(suite, "testcase", classname=f"flopaudit.{r.loaded.file}", name=chk.policy.id)
+            detail = (f"counted {c.compared(chk)} vs {c.threshold(chk)}; {c.margin(chk)}; status {c.status(chk)}"
+                      + ("\n" + "\n".join(chk.reasons) if chk.reasons else "")
+                      + ("\n" + "\n".join(chk.obligations) if chk.obligations else ""))
+            fails = chk.gates and (chk.verdict == "above" or (chk.verdict == "indeterminate"
+                                                               and r.fail_on == "indeterminate"))
+            if r.fail_on == "never":
+                fails = False
+            if fails:
+                failures += 1
+                el = ET.SubElement(case, "failure", message=f"{c.VERDICT_LABEL[chk.verdict]}: {chk.policy.short_name}",
+                                   type=chk.verdict)
+                el.text = detail
+            elif not chk.gates or chk.verdict == "not-applicable":
+                skipped += 1
+                ET.SubElement(case, "skipped", message=f"{c.VERDICT_LABEL[chk.verdict]}; {c.status(chk)}")
+            else:
+                out = ET.SubElement(case, "system-out")
+                out.text = detail
+        suite.set("tests", str(len(r.checks)))
+        suite.set("failures", str(failures))
+        suite.set("skipped", str(skipped))
+        suite.set("errors", "0")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,64 @@
+"""``--format sarif``: SARIF 2.1.0 for code-scanning dashboards; one rule per policy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from flopaudit import __version__
+from flopaudit.audit import CONVENTION
+from flopaudit.render import common as c
+
+if TYPE_CHECKING:
+    from flopaudit.audit import AuditResult
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {"above": "error", "indeterminate": "warning", "below": "none", "not-applicable": "none"}
+_KIND = {"above": "fail", "indeterminate": "review", "below": "pass", "not-applicable": "notApplicable"}
+
+
+def _rule(chk: Any) -> dict[str, Any]:
+    p = chk.policy
+    return {
+        "id": p.id, "name": p.short_name, "shortDescription": {"text": p.name},
+        "fullDescription": {"text": "; ".join(r.description for r in p.rules)},
+        "helpUri": p.citations[0].url,
+        "help": {"text": f"{p.instrument.identifier} ({', '.join(p.instrument.provisions)}). "
+                         f"Convention: {CONVENTION}."},
+        "properties": {"jurisdiction": p.jurisdiction.code, "version": p.version},
+    }
+
+
+def render(results: Sequence["AuditResult"]) -> str:
+    """A SARIF log with one run; results for every policy (pass ones with kind 'pass')."""
+    rules: dict[str, dict[str, Any]] = {}
+    sarif_results = []
+    for r in results:
+        pos = r.loaded.document.position(("model", "name")) or (1, 1)
+        for chk in r.checks:
+            rules.setdefault(chk.policy.id, _rule(chk))
+            level = _LEVEL[chk.verdict] if chk.gates else ("note" if chk.verdict == "above" else "none")
+            text = (f"{chk.policy.id}: {c.VERDICT_LABEL[chk.verdict]} — counted {c.compared(chk)} vs "
+                    f"{c.threshold(chk)}, {c.margin(chk)}; status {c.status(chk)}")
+            if chk.reasons:
+                text += ". " + "; ".join(chk.reasons)
+            sarif_results.append({
+                "ruleId": chk.policy.id, "level": level, "kind": _KIND[chk.verdict] if level != "none" or
+                chk.verdict in ("below", "not-applicable") else "informational",
+                "message": {"text": text},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.loaded.file},
+                                                    "region": {"startLine": pos[0], "startColumn": pos[1]}}}],
+                "properties": {"verdict": chk.verdict, "status": chk.status, "gates": chk.gates,
+                               "counted_flop": chk.counted_flop.as_dict(), "obligations": chk.obligations},
+            })
+    log = {
+        "$schema": SCHEMA, "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "flopaudit", "version": __version__,
+                                "informationUri": "https://github.com/flopaudit/flopaudit",
+                                "rules": [rules[k] for k in sorted(rules)]}},
+            "results": sarif_results,
+        }],
+    }
+    return json.dumps(log, indent=2) + "\n"
