@@ -19,10 +19,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `check` exits 1 when a policy in force is crossed (Llama 3.1 405B crosses the EU AI Act's 1e25):
+# that is the demo's point, so only exit 2 (could not judge) fails the target.
 demo: $(STAMP)
 	mkdir -p reports
-	-$(VENV)/bin/flopaudit check examples/llama-3.1-405b.yaml --report reports/llama-3.1-405b.html
-	@echo "HTML report: reports/llama-3.1-405b.html"
+	$(VENV)/bin/flopaudit check examples/llama-3.1-405b.yaml --report reports/demo.html; \
+	  code=$$?; [ $$code -le 1 ] || exit $$code
+	@echo "HTML report written to reports/demo.html"
 
 test: $(STAMP)
 	$(PY) -m pytest

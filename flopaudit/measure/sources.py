@@ -50,6 +50,7 @@ class BuiltModel:
 
     module: torch.nn.Module
     forward: Callable[[], Any]
+    inputs: tuple[Any, ...]
     name: str
     batch: int
     seq_len: int
@@ -216,7 +217,7 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
     module.eval()
     vocab = getattr(config, "vocab_size", None)
     with _device_context(device, fake_mode):
-        ids = _token_ids((batch, seq_len), vocab, device, fake=device == "meta")
+        ids = _token_ids((batch, seq_len), vocab, _input_device(device, fake_mode))
     name = type(module).__name__
     top_k = _config_top_k(config)
     active, moe_note = _active_parameters(module, top_k)
@@ -225,7 +226,7 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
     details = {"attn_implementation": getattr(module.config, "_attn_implementation", attn),
                "experts_implementation": getattr(module.config, "_experts_implementation", experts),
                "hf_config": str(path)}
-    return BuiltModel(module=module, forward=lambda: module(input_ids=ids), name=name,
+    return BuiltModel(module=module, forward=lambda: module(input_ids=ids), inputs=(ids,), name=name,
                       batch=batch, seq_len=seq_len, parameters=_count_parameters(module),
                       active_parameters=active, notes=notes, details=details)
 
@@ -324,13 +325,17 @@ def _build_plain(module: torch.nn.Module, *, source_name: str, factory_input: li
     module = _place(module, device, fake_mode, notes)
     module.eval()
     with _device_context(device, fake_mode):
-        target = "cpu" if device == "meta" else device
+        target = _input_device(device, fake_mode)
+        if target == "meta" and not any(t.device.type == "meta" for t in module.parameters()):
+            # fvcore's plain-meta run of a user's real module: feed it on the module's own device
+            target = next((str(t.device) for t in module.parameters()), "cpu")
         ids = torch.zeros(shape, dtype=torch.long, device=target)
     forward = _bind_forward(module, ids, device, fake_mode)
     active, moe_note = _active_parameters(module, None)
     if moe_note:
         notes.append(moe_note)
-    return BuiltModel(module=module, forward=forward, name=type(module).__name__, batch=batch, seq_len=seq_len,
+    return BuiltModel(module=module, forward=forward, inputs=(ids,), name=type(module).__name__,
+                      batch=batch, seq_len=seq_len,
                       parameters=_count_parameters(module), active_parameters=active, notes=notes,
                       details={"source": source_name})
 
@@ -364,9 +369,8 @@ def _place(module: torch.nn.Module, device: str, fake_mode: FakeTensorMode | Non
 
 def _bind_forward(module: torch.nn.Module, ids: torch.Tensor, device: str,
                   fake_mode: FakeTensorMode | None) -> Callable[[], Any]:
-    if device != "meta":
+    if device != "meta" or fake_mode is None:
         return lambda: module(ids)
-    assert fake_mode is not None
     tensors = dict(module.named_parameters(remove_duplicate=False))
     tensors.update(module.named_buffers(remove_duplicate=False))
     if all(_is_fake(t) for t in tensors.values()):
@@ -393,12 +397,17 @@ def _bind_forward(module: torch.nn.Module, ids: torch.Tensor, device: str,
 
 @contextlib.contextmanager
 def _device_context(device: str, fake_mode: FakeTensorMode | None) -> Iterator[None]:
-    """Where tensors are created while building: fake CPU tensors, the CPU, or the GPU in bf16."""
+    """Where tensors are created while building: fake CPU tensors, the CPU, or the GPU in bf16.
+
+    ``meta`` without a fake mode builds on the plain meta device (for fvcore, which traces).
+    """
     if device == "meta":
         if fake_mode is None:
-            raise MeasureError("internal: device meta needs a FakeTensorMode")
-        with fake_mode:
-            yield
+            with torch.device("meta"):
+                yield
+        else:
+            with fake_mode:
+                yield
     elif device == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         previous = torch.get_default_dtype()
@@ -412,12 +421,19 @@ def _device_context(device: str, fake_mode: FakeTensorMode | None) -> Iterator[N
         yield
 
 
-def _token_ids(shape: tuple[int, ...], vocab: int | None, device: str, *, fake: bool) -> torch.Tensor:
-    target = "cpu" if device == "meta" else device
-    if fake or not vocab:
+def _input_device(device: str, fake_mode: FakeTensorMode | None) -> str:
+    """Fake tensors pose as CPU tensors; plain meta stays meta."""
+    if device == "meta":
+        return "cpu" if fake_mode is not None else "meta"
+    return device
+
+
+def _token_ids(shape: tuple[int, ...], vocab: int | None, target: str) -> torch.Tensor:
+    """Random token ids on real devices (MoE routing then spreads), zeros on fake/meta ones."""
+    if not vocab or target == "meta" or torch._guards.detect_fake_mode() is not None:
         return torch.zeros(shape, dtype=torch.long, device=target)
     generator = torch.Generator(device="cpu").manual_seed(0)
-    return torch.randint(0, vocab, shape, generator=generator, dtype=torch.long).to(target)
+    return torch.randint(0, vocab, shape, generator=generator, dtype=torch.long, device="cpu").to(target)
 
 
 def _count_parameters(module: torch.nn.Module) -> int:

@@ -1,0 +1,160 @@
+"""``flopaudit profile``: count the FLOP of a real model's forward (and backward) pass."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flopaudit.errors import InputError, ModelSourceError
+
+DEFAULT_SEQ_LEN = 2048
+
+
+@click.command()
+@click.option("--hf-config", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="A local Hugging Face config.json (built with no weights; nothing is downloaded).")
+@click.option("--factory", metavar="MOD:FN",
+              help="'package.module:callable' returning a torch.nn.Module fed token ids [batch, seq_len].")
+@click.option("--seq-len", type=click.IntRange(min=1), metavar="N",
+              help=f"Tokens per sequence (default {DEFAULT_SEQ_LEN}, capped at the config's positions).")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Sequences per step.")
+@click.option("--device", type=click.Choice(["meta", "cpu", "cuda"]), default="meta", show_default=True,
+              help="meta: no weights in memory (fake tensors); cpu/cuda: real random weights "
+                   "(cuda also times the step: MFU).")
+@click.option("--no-backward", is_flag=True, help="Count the forward pass only.")
+@click.option("--attention", type=click.Choice(["full", "causal"]), default="full", show_default=True,
+              help="causal halves the causal calls of the fused attention kernels.")
+@click.option("--by-module", "by_module", type=click.IntRange(min=0), default=2, show_default=True,
+              metavar="DEPTH", help="List modules down to this many dotted name parts.")
+@click.option("--backend", type=click.Choice(["flopaudit", "fvcore", "torch"]), default="flopaudit",
+              show_default=True, help="torch / fvcore: what those counters would have said (raw).")
+@click.option("--trust-remote-code", is_flag=True,
+              help="Allow the custom modelling code an HF config names in auto_map (local files only).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write the output to FILE instead of stdout.")
+def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, batch: int, device: str,
+            no_backward: bool, attention: str, by_module: int, backend: str, trust_remote_code: bool,
+            fmt: str, output: Path | None) -> None:
+    """Count the FLOP of one training step of a real PyTorch model (2 FLOP per multiply-add)."""
+    from flopaudit import measure
+
+    if (hf_config is None) == (factory is None):
+        raise ModelSourceError("give exactly one of --hf-config FILE or --factory MOD:FN")
+    source = measure.ModelSource(hf_config=hf_config, factory=factory, trust_remote_code=trust_remote_code)
+    if seq_len is None:
+        from flopaudit.measure.sources import max_positions
+
+        limit = max_positions(source)
+        seq_len = min(DEFAULT_SEQ_LEN, limit) if limit else DEFAULT_SEQ_LEN
+    result = measure.profile(source, seq_len=seq_len, batch=batch, device=device,
+                             backward=not no_backward, attention=attention,
+                             by_module_depth=by_module, backend=backend)
+    text = json.dumps(result.to_dict(), indent=2) + "\n" if fmt == "json" else render_text(result)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write output: {exc.strerror}", file=output) from None
+
+
+# --------------------------------------------------------------------------- text rendering
+
+
+def _flop(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0"
+    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.4e}"
+
+
+def _share(value: int, total: int) -> str:
+    return f"{100 * value / total:.1f}%" if total else "-"
+
+
+def render_text(result: Any, *, width: int = 110) -> str:
+    """The text output: summary, by operator, by module, uncounted ops and the convention."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from flopaudit.measure.result import CONVENTION
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, highlight=False, color_system=None, soft_wrap=False)
+    backward = result.backward_flop
+    total = result.forward_flop + (backward or 0)
+
+    summary = Table(title=f"{result.model}: one step of {result.batch} x {result.seq_len} tokens "
+                          f"on {result.device} ({result.backend})", show_header=False, title_justify="left")
+    summary.add_column("what")
+    summary.add_column("value", justify="right")
+    rows: list[tuple[str, str]] = [
+        ("parameters", f"{result.parameters:,}"),
+        ("active parameters", f"{result.active_parameters:,}"),
+        ("forward FLOP", _flop(result.forward_flop)),
+        ("backward FLOP", _flop(backward) if backward is not None else "not counted"),
+        ("forward FLOP / token", _flop(result.flop_per_token_forward)),
+        ("train FLOP / token (fwd + bwd)", _flop(result.flop_per_token_train)),
+        ("MACs (fwd + bwd)", _flop(total // 2)),
+        ("attention", result.attention),
+        ("attention kernels", ", ".join(result.sdpa_path) or "none"),
+        ("seconds", f"{result.seconds:.2f}"),
+    ]
+    if result.cuda:
+        cuda = result.cuda
+        rows += [("GPU", f"{cuda['device_name']} ({cuda['accelerator'] or 'not in accelerators.yaml'})"),
+                 ("step time (s)", f"{cuda['step_seconds']:.4f}"),
+                 ("achieved FLOP/s", _flop(cuda["achieved_flops"])),
+                 ("MFU", f"{cuda['mfu']:.1%}" if cuda["mfu"] is not None else "peak unknown"),
+                 ("counter overhead", f"{cuda['counter_overhead']:.2f}x")]
+    for what, value in rows:
+        summary.add_row(what, value)
+    console.print(summary)
+
+    forward_ops = result.by_phase.get("forward", {}).get("by_operator", {})
+    backward_ops = result.by_phase.get("backward", {}).get("by_operator", {})
+    ops = Table(title="By operator", title_justify="left")
+    for column in ("operator", "forward", "backward", "total", "share", "formula"):
+        ops.add_column(column, justify="left" if column in ("operator", "formula") else "right")
+    for op, flop in result.by_operator.items():
+        ops.add_row(op, _flop(forward_ops.get(op, 0)),
+                    _flop(backward_ops.get(op, 0)) if backward is not None else "-",
+                    _flop(flop), _share(flop, total), result.formulas.get(op, ""))
+    console.print(ops)
+
+    if result.by_module:
+        modules = Table(title="By module (forward + backward)", title_justify="left")
+        modules.add_column("module")
+        modules.add_column("FLOP", justify="right")
+        modules.add_column("share", justify="right")
+        for name, flop in result.by_module.items():
+            modules.add_row(name, _flop(flop), _share(flop, total))
+        console.print(modules)
+
+    if result.uncounted_ops:
+        uncounted = Table(title="Uncounted ops (ran, no formula, not known to cost 0)", title_justify="left")
+        uncounted.add_column("op")
+        uncounted.add_column("calls", justify="right")
+        uncounted.add_column("reason")
+        for entry in result.uncounted_ops:
+            uncounted.add_row(entry["op"], str(entry["calls"]), entry.get("reason", ""))
+        console.print(uncounted)
+    else:
+        console.print("Uncounted ops: none (every op that ran was counted or is known to cost 0 FLOP)")
+    if result.zero_flop_calls:
+        zero = ", ".join(f"{category} {calls}" for category, calls in result.zero_flop_calls.items())
+        console.print(f"Known 0-FLOP calls: {zero}")
+    for note in result.notes:
+        console.print(f"Note: {note}")
+    console.print(f"Convention: {CONVENTION}")
+    return buffer.getvalue()

@@ -1,0 +1,132 @@
+"""Count the real FLOP of a PyTorch model's forward and backward pass.
+
+Importing this package does not import torch (formula-only configs never need it); torch, and
+transformers for HF configs, are imported when :func:`profile` or :func:`train_flop_per_token`
+runs, and their absence raises :class:`~flopaudit.errors.MissingDependencyError`.
+
+Convention: one multiply-add is 2 FLOP (``macs = flop / 2``); only matrix products count
+(elementwise ops, norms, softmax and the embedding lookup are 0, listed by category); backward is
+measured, not assumed; attention covers the full sequence x sequence matrix unless
+``attention="causal"``. See :data:`flopaudit.measure.result.CONVENTION`.
+
+Example::
+
+    from flopaudit.measure import ModelSource, profile
+    result = profile(ModelSource(hf_config=Path("config.json")), seq_len=2048)
+    result.flop_per_token_train
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
+from flopaudit.measure.result import CONVENTION, ProfileResult
+
+__all__ = ["CONVENTION", "DEVICES", "BACKENDS", "ModelSource", "ProfileResult", "profile",
+           "train_flop_per_token"]
+
+DEVICES = ("meta", "cpu", "cuda")
+BACKENDS = ("flopaudit", "fvcore", "torch")
+ATTENTION = ("full", "causal")
+
+
+@dataclass
+class ModelSource:
+    """Where the model comes from: exactly one of ``hf_config``, ``factory`` or ``module``.
+
+    - ``hf_config``: a local HF ``config.json``; built with no weights, never downloaded.
+    - ``factory``: ``"package.module:callable"`` returning an ``nn.Module`` whose input is token
+      ids of shape ``[batch, seq_len]``, or of shape ``factory_input`` when given.
+    - ``module``: an ``nn.Module`` (Python API only), fed like a factory's model.
+    """
+
+    hf_config: Path | None = None
+    factory: str | None = None
+    module: Any = None
+    factory_input: list[int] | None = None
+    trust_remote_code: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hf_config, str):
+            self.hf_config = Path(self.hf_config)
+
+    def kind(self) -> str:
+        """``"hf_config"``, ``"factory"`` or ``"module"``; raises if not exactly one is set."""
+        chosen = [name for name in ("hf_config", "factory", "module") if getattr(self, name) is not None]
+        if len(chosen) != 1:
+            raise ModelSourceError("a model source needs exactly one of hf_config, factory or module"
+                                   + (f" (got {', '.join(chosen)})" if chosen else " (got none)"))
+        return chosen[0]
+
+
+def _require(source: ModelSource) -> None:
+    """Raise MissingDependencyError for a missing torch (extra ``measure``) or transformers (``hf``)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError("torch", "measure", "Counting the FLOP of a real model") from exc
+    if source.kind() == "hf_config":
+        try:
+            import transformers  # noqa: F401
+        except ImportError as exc:
+            raise MissingDependencyError("transformers", "hf",
+                                         "Building a model from an HF config.json") from exc
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise MeasureError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def profile(source: ModelSource, *, seq_len: int, batch: int = 1, device: str = "meta",
+            backward: bool = True, attention: str = "full", by_module_depth: int = 2,
+            backend: str = "flopaudit") -> ProfileResult:
+    """Count one training step (forward, and backward unless ``backward=False``) of ``source``.
+
+    ``device="meta"`` counts with no weights in memory (fake tensors), ``"cpu"`` and ``"cuda"``
+    run real tensors with random weights; on CUDA the step is also timed (``result.cuda``: MFU
+    and the counter's overhead). ``attention="causal"`` halves the causal calls of the fused
+    attention kernels. ``by_module_depth`` limits ``by_module`` to names with at most that many
+    dotted parts. ``backend="torch"|"fvcore"`` reports what those peers would have counted.
+    """
+    _check_choice("device", device, DEVICES)
+    _check_choice("attention", attention, ATTENTION)
+    _check_choice("backend", backend, BACKENDS)
+    if seq_len < 1 or batch < 1 or by_module_depth < 0:
+        raise MeasureError("seq_len and batch must be >= 1 and by_module_depth >= 0")
+    _require(source)
+    from flopaudit.measure.profiling import run_profile
+
+    return run_profile(source, seq_len=seq_len, batch=batch, device=device, backward=backward,
+                       attention=attention, by_module_depth=by_module_depth, backend=backend)
+
+
+_CACHE: dict[tuple[Any, ...], ProfileResult] = {}
+
+
+def train_flop_per_token(source: ModelSource, *, seq_len: int, attention: str = "full") -> ProfileResult:
+    """Count forward + backward of ``source`` at ``seq_len`` (batch 1, no weights in memory).
+
+    The returned result's ``flop_per_token_train`` is what the ``measured`` method multiplies by
+    a stage's tokens. Results for file and factory sources are cached per process (keyed by the
+    file's modification time), since a config's stages often share a sequence length.
+    """
+    _require(source)
+    key: tuple[Any, ...] | None = None
+    if source.kind() != "module":
+        stamp = None
+        if source.hf_config is not None:
+            path = Path(source.hf_config).resolve()
+            stamp = (str(path), path.stat().st_mtime_ns if path.exists() else None)
+        key = (stamp, source.factory, tuple(source.factory_input or ()), source.trust_remote_code,
+               seq_len, attention)
+        if key in _CACHE:
+            return _CACHE[key]
+    result = profile(source, seq_len=seq_len, batch=1, device="meta", backward=True,
+                     attention=attention, by_module_depth=0)
+    if key is not None:
+        _CACHE[key] = result
+    return result
