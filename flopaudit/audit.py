@@ -11,7 +11,7 @@ from typing import Any
 
 from flopaudit import __version__
 from flopaudit.config.loader import LoadedConfig, load_config
-from flopaudit.errors import ConfigError, PolicyError
+from flopaudit.errors import ConfigError
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.methods import METHOD_ORDER, Context, Unavailable
 from flopaudit.estimate.stage import StageResult, estimate_stage
@@ -188,4 +188,4 @@ def audit_file(path: str | Path, **kwargs: Any) -> AuditResult:
     return audit(load_config(path), **kwargs)
 
 
-__all__ = ["AuditResult", "CONVENTION", "FAIL_ON", "PolicyError", "audit", "audit_file", "select_policies"]
+__all__ = ["CONVENTION", "FAIL_ON", "AuditResult", "audit", "audit_file", "measured_counter", "select_policies"]

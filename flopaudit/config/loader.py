@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from flopaudit.config.models import Config
 from flopaudit.config.yaml_source import YamlDocument, load_yaml, parse_yaml
@@ -105,8 +105,3 @@ def _message(err: Any, loc: tuple[Any, ...]) -> str:
         if msg.startswith(prefix):
             msg = msg[len(prefix):]
     return msg
-
-
-def model_fields(model: type[BaseModel]) -> list[str]:
-    """The keys a config model accepts (for hints)."""
-    return list(model.model_fields)

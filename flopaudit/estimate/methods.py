@@ -7,7 +7,7 @@ Every method counts a multiply-add as 2 FLOP and all operations equally whatever
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flopaudit.config.kinds import GENERATION_KINDS
 from flopaudit.config.models import Architecture, ModelInfo, Stage
@@ -42,7 +42,6 @@ class Context:
     attention: str = "full"
     #: seq_len -> counted forward+backward FLOP per token of the real model (None: no hf_config/factory).
     measured_per_token: Callable[[int], float] | None = None
-    notes: dict[str, str] = field(default_factory=dict)
 
     def active_parameters(self) -> tuple[Band, str] | None:
         """Active parameters and where they come from (config, or derived from the architecture)."""

@@ -266,6 +266,11 @@ def judge(policy: Policy, config: Config, stages: list[StageResult], as_of: dt.d
                    for rule in policy.rules]
     deciding = _combine(rule_checks)
     reasons = list(deciding.reasons)
+    t, value = deciding.threshold, deciding.counted
+    if policy.tolerance and t and value and deciding.verdict in ("above", "below") \
+            and abs(value.central / t.central - 1) <= policy.tolerance:
+        reasons.append(f"the figure is within the policy's {policy.tolerance:.0%} accuracy margin of the "
+                       f"threshold: a different estimation method could change the verdict")
     if status != "in-force":
         reasons.append(f"{status} on {as_of.isoformat()}: judged but never gates")
     obligations, obligation_ids = _obligations(policy, config, deciding.verdict)

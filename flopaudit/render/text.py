@@ -48,8 +48,11 @@ def _notes(result: "AuditResult") -> list[RenderableType]:
     warnings = [f"{r.stage.name}: {w}" for r in result.stages for w in r.warnings]
     reasons = [f"{chk.policy.id}: {why}" for chk in result.checks if chk.verdict == "indeterminate"
                for why in chk.reasons]
+    notes = [f"{chk.policy.id}: {why}" for chk in result.checks
+             if chk.gates and chk.verdict in ("above", "below") for why in chk.reasons]
     obligations = [f"{chk.policy.id}: {o}" for chk in result.checks if chk.gates for o in chk.obligations]
     for title, lines, style in (("Warnings", warnings, "yellow"), ("Undecided because", reasons, "yellow"),
+                                ("Notes", notes, "cyan"),
                                 ("Obligations of policies in force", obligations, "red")):
         if lines:
             out.append(Text(title, style=f"bold {style}"))
