@@ -26,3 +26,19 @@ def test_formula_only_check_imports_no_extra(tmp_path) -> None:
         code, heavy = proc.stdout.split()
         assert code in ("0", "1"), proc.stderr
         assert heavy == "-", f"{example} imported {heavy}"
+
+
+BLOCKED = """
+import sys
+sys.modules["torch"] = None  # as if the 'measure' extra were not installed
+from flopaudit.cli.app import main
+main(["check", "examples/gpt2-xl-measured.yaml"])
+"""
+
+
+def test_measured_config_without_torch_exits_2_naming_the_extra() -> None:
+    proc = subprocess.run([sys.executable, "-c", BLOCKED], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "needs the optional package 'torch'" in proc.stderr
+    assert "pip install 'flopaudit[measure]'" in proc.stderr
+    assert "Traceback" not in proc.stderr

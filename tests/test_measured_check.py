@@ -1,0 +1,26 @@
+"""A config with ``model.hf_config`` gets a ``measured`` estimate in ``check``, cross-checked by the formula."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+
+def test_hf_config_gives_measured_estimate_cross_checked_by_transformer() -> None:
+    proc = run_cli("check", "examples/gpt2-xl-measured.yaml", "--format", "json")
+    assert proc.returncode in (0, 1), proc.stderr
+    stage = json.loads(proc.stdout)["stages"][0]
+    assert stage["method"] == "measured"
+    transformer = next(e for e in stage["estimates"] if e["method"] == "transformer")
+    # Forward per token is identical; the measured backward of fused attention is 2.5x its forward
+    # instead of 2x: 48 layers x 0.5 x (4 x 1024 x 1600) = 157,286,400 FLOP per token more,
+    # x 100e9 tokens = 1.572864e19 over the formula's 1.02735456e21.
+    assert stage["flop"]["central"] - transformer["flop"]["central"] == pytest.approx(1.572864e19, rel=1e-6)
+    assert stage["warnings"] == []
+    assert any("counted forward+backward at sequence length 1024" in a for a in stage["assumptions"])
