@@ -30,7 +30,7 @@ DEFAULT_SEQ_LEN = 2048
 @click.option("--attention", type=click.Choice(["full", "causal"]), default="full", show_default=True,
               help="causal halves the causal calls of the fused attention kernels.")
 @click.option("--by-module", "by_module", type=click.IntRange(min=0), default=2, show_default=True,
-              metavar="DEPTH", help="List modules down to this many dotted name parts.")
+              metavar="DEPTH", help="List modules down to this depth (2 reaches model.layers.0).")
 @click.option("--backend", type=click.Choice(["flopaudit", "fvcore", "torch"]), default="flopaudit",
               show_default=True, help="torch / fvcore: what those counters would have said (raw).")
 @click.option("--trust-remote-code", is_flag=True,
@@ -70,7 +70,7 @@ def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, ba
 # --------------------------------------------------------------------------- text rendering
 
 
-def _flop(value: float | int | None) -> str:
+def _flop(value: float | None) -> str:
     if value is None:
         return "-"
     if value == 0:
@@ -96,8 +96,8 @@ def render_text(result: Any, *, width: int = 110) -> str:
 
     summary = Table(title=f"{result.model}: one step of {result.batch} x {result.seq_len} tokens "
                           f"on {result.device} ({result.backend})", show_header=False, title_justify="left")
-    summary.add_column("what")
-    summary.add_column("value", justify="right")
+    summary.add_column("what", no_wrap=True)
+    summary.add_column("value", justify="right", overflow="fold")
     rows: list[tuple[str, str]] = [
         ("parameters", f"{result.parameters:,}"),
         ("active parameters", f"{result.active_parameters:,}"),
@@ -107,7 +107,7 @@ def render_text(result: Any, *, width: int = 110) -> str:
         ("train FLOP / token (fwd + bwd)", _flop(result.flop_per_token_train)),
         ("MACs (fwd + bwd)", _flop(total // 2)),
         ("attention", result.attention),
-        ("attention kernels", ", ".join(result.sdpa_path) or "none"),
+        ("attention kernels", "\n".join(result.sdpa_path) or "none"),
         ("seconds", f"{result.seconds:.2f}"),
     ]
     if result.cuda:
@@ -124,8 +124,10 @@ def render_text(result: Any, *, width: int = 110) -> str:
     forward_ops = result.by_phase.get("forward", {}).get("by_operator", {})
     backward_ops = result.by_phase.get("backward", {}).get("by_operator", {})
     ops = Table(title="By operator", title_justify="left")
-    for column in ("operator", "forward", "backward", "total", "share", "formula"):
-        ops.add_column(column, justify="left" if column in ("operator", "formula") else "right")
+    ops.add_column("operator", overflow="fold")
+    for column in ("forward", "backward", "total", "share"):
+        ops.add_column(column, justify="right", no_wrap=True)
+    ops.add_column("formula")
     for op, flop in result.by_operator.items():
         ops.add_row(op, _flop(forward_ops.get(op, 0)),
                     _flop(backward_ops.get(op, 0)) if backward is not None else "-",

@@ -78,3 +78,17 @@ def resolve(name: str) -> Accelerator:
         raise ValueError(f"unknown accelerator '{name}'{did_you_mean(name, names)}; "
                          f"known: {', '.join(names)}; or give peak_flops")
     return acc
+
+
+def match_device_name(device_name: str) -> Accelerator | None:
+    """The accelerator whose name or alias is the longest part of a driver's device name.
+
+    ``torch.cuda.get_device_name()`` says e.g. "NVIDIA H100 80GB HBM3" or "NVIDIA H100 PCIe";
+    the longest matching alias wins, so "H100 PCIe" beats "H100" and "GH200" beats "H200".
+    """
+    device = normalise(device_name)
+    best: tuple[int, Accelerator] | None = None
+    for key, acc in table().items():
+        if key and key in device and (best is None or len(key) > best[0]):
+            best = (len(key), acc)
+    return None if best is None else best[1]

@@ -25,7 +25,7 @@ from typing import Any
 from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
 from flopaudit.measure.result import CONVENTION, ProfileResult
 
-__all__ = ["CONVENTION", "DEVICES", "BACKENDS", "ModelSource", "ProfileResult", "profile",
+__all__ = ["BACKENDS", "CONVENTION", "DEVICES", "ModelSource", "ProfileResult", "profile",
            "train_flop_per_token"]
 
 DEVICES = ("meta", "cpu", "cuda")
@@ -89,8 +89,9 @@ def profile(source: ModelSource, *, seq_len: int, batch: int = 1, device: str = 
     ``device="meta"`` counts with no weights in memory (fake tensors), ``"cpu"`` and ``"cuda"``
     run real tensors with random weights; on CUDA the step is also timed (``result.cuda``: MFU
     and the counter's overhead). ``attention="causal"`` halves the causal calls of the fused
-    attention kernels. ``by_module_depth`` limits ``by_module`` to names with at most that many
-    dotted parts. ``backend="torch"|"fvcore"`` reports what those peers would have counted.
+    attention kernels. ``by_module_depth`` limits ``by_module`` to modules with at most that many
+    modules on their path (containers that never run, like ``nn.ModuleList``, are not counted:
+    depth 2 reaches ``model.layers.0``). ``backend="torch"|"fvcore"`` reports what those peers would have counted.
     """
     _check_choice("device", device, DEVICES)
     _check_choice("attention", attention, ATTENTION)

@@ -29,6 +29,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_map
 from torch.utils.flop_counter import flop_registry as torch_flop_registry
 from torch.utils.module_tracker import ModuleTracker
+from typing_extensions import Self
 
 from flopaudit.measure.formulas import ATTENTION_KERNELS, FORMULAS
 from flopaudit.measure.zero_ops import METADATA_OPS, ZERO_FLOP_OPS
@@ -102,6 +103,8 @@ class FlopAuditMode(TorchDispatchMode):
     :data:`~flopaudit.measure.formulas.ATTENTION_KERNELS`.
     """
 
+    supports_higher_order_operators = True
+
     def __init__(self, root: torch.nn.Module | None = None, *, attention: str = "full") -> None:
         super().__init__()
         if attention not in ("full", "causal"):
@@ -117,12 +120,12 @@ class FlopAuditMode(TorchDispatchMode):
             for path, module in root.named_modules():
                 self._modules[f"{self._root_prefix}.{path}" if path else self._root_prefix] = module
 
-    def __enter__(self) -> FlopAuditMode:
+    def __enter__(self) -> Self:
         self._tracker.__enter__()
         super().__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         super().__exit__(*exc)
         self._tracker.__exit__(*exc)
 
@@ -152,9 +155,7 @@ class FlopAuditMode(TorchDispatchMode):
                            kwargs: dict[str, Any] | None = None) -> Any:
         kwargs = kwargs or {}
         if isinstance(func, torch._ops.HigherOrderOperator):
-            # Higher-order ops (flex_attention, cond, ...) are not traced into: say so.
-            self.tally.uncounted[str(func.name())] += 1
-            return func(*args, **kwargs)
+            return self._higher_order(func, args, kwargs)
         name = str(func._overloadpacket)
         if name in METADATA_OPS:
             return NotImplemented
@@ -163,8 +164,13 @@ class FlopAuditMode(TorchDispatchMode):
 
         res = self._resolve(func)
         if res.kind == "decompose":
-            with self:
+            # Re-push only the dispatch mode (not via ``with self``, which would enter the
+            # module tracker a second time) so that the parts come back here to be counted.
+            TorchDispatchMode.__enter__(self)
+            try:
                 out = func.decompose(*args, **kwargs)
+            finally:
+                TorchDispatchMode.__exit__(self, None, None, None)
             if out is not NotImplemented:
                 return out
             res = _Resolution("uncounted", name)
@@ -179,12 +185,24 @@ class FlopAuditMode(TorchDispatchMode):
             self.tally.uncounted[name] += 1
         return out
 
+    def _higher_order(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Higher-order ops (flex_attention, cond, ...) run with this mode off: their inner aten
+        ops are not seen, so they count by PyTorch's formula for the whole op, or are uncounted."""
+        out = func(*args, **kwargs)
+        name = f"higher_order.{func.name()}"
+        formula = torch_flop_registry.get(func)
+        if formula is None:
+            self.tally.uncounted[name] += 1
+        else:
+            self._count(func, _Resolution("formula", name, formula, "torch"), out, args, kwargs)
+        return out
+
     def _count(self, func: Any, res: _Resolution, out: Any, args: tuple[Any, ...],
                kwargs: dict[str, Any]) -> None:
         assert res.formula is not None
         try:
             flop = int(res.formula(*args, **kwargs, out_val=out))
-        except Exception as exc:  # a formula that cannot read these shapes: report, never zero
+        except Exception as exc:  # noqa: BLE001 - a formula that cannot read these shapes: report it, never zero
             self.tally.uncounted[res.name] += 1
             self.tally.formula_errors.setdefault(res.name, f"{type(exc).__name__}: {exc}")
             return

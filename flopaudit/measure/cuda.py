@@ -2,59 +2,26 @@
 
 MFU here is the counted FLOP of one training step (forward + backward as measured by flopaudit,
 no recomputation) divided by the step's time and by the device's dense peak at the step's
-precision (bf16, or fp16 where bf16 is unsupported), from ``flopaudit/data/accelerators.yaml``.
+precision (bf16, or fp16 where bf16 is unsupported), from the built-in accelerator table
+(:mod:`flopaudit.estimate.accelerators`).
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from flopaudit.estimate.accelerators import Accelerator, match_device_name
 from flopaudit.measure.counter import FlopAuditMode
 
 if TYPE_CHECKING:
     from flopaudit.measure.sources import BuiltModel
 
-ACCELERATORS_FILE = Path(__file__).resolve().parent.parent / "data" / "accelerators.yaml"
-
-
-def _key(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
-
-
-def match_accelerator(device_name: str, path: Path = ACCELERATORS_FILE) -> dict[str, Any] | None:
-    """The accelerators.yaml entry whose name or alias is the longest part of ``device_name``.
-
-    ``torch.cuda.get_device_name()`` says e.g. "NVIDIA H100 80GB HBM3" or "NVIDIA H100 PCIe";
-    matching ignores case, spaces and punctuation, and the longest matching alias wins, so
-    "H100 PCIe" beats "H100" and "GH200" beats "H200". None if the table or a match is missing.
-    """
-    import yaml
-
-    try:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8")).get("accelerators", [])
-    except (OSError, AttributeError, yaml.YAMLError):
-        return None
-    device = _key(device_name)
-    best: tuple[int, dict[str, Any]] | None = None
-    for entry in entries:
-        for alias in (entry.get("name", ""), *(entry.get("aliases") or [])):
-            key = _key(str(alias))
-            if key and key in device and (best is None or len(key) > best[0]):
-                best = (len(key), entry)
-    return None if best is None else best[1]
-
-
-def _peak(entry: dict[str, Any] | None, precision: str) -> float | None:
-    if entry is None:
-        return None
-    table = entry.get("peak_flops") or entry.get("peak_dense_flops") or {}
-    value = table.get(precision)
-    return float(value) if value is not None else None
+def _peak(acc: Accelerator | None, precision: str) -> float | None:
+    return None if acc is None else acc.peak_flops.get(precision)
 
 
 def _step(built: BuiltModel, backward: bool) -> None:
@@ -101,13 +68,13 @@ def measure_step(built: BuiltModel, *, forward_flop: int, backward_flop: int | N
     dtype = next((p.dtype for p in built.module.parameters() if p.is_floating_point()), torch.float32)
     precision = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}.get(dtype, str(dtype))
     name = torch.cuda.get_device_name()
-    entry = match_accelerator(name)
+    entry = match_device_name(name)
     peak = _peak(entry, precision)
     flop = forward_flop + (backward_flop or 0)
     achieved = flop / step_seconds
     return {
         "device_name": name,
-        "accelerator": None if entry is None else entry.get("name"),
+        "accelerator": None if entry is None else entry.name,
         "precision": precision,
         "peak_flops": peak,
         "step_seconds": step_seconds,

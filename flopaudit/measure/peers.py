@@ -22,7 +22,7 @@ import torch
 from flopaudit.errors import MeasureError, MissingDependencyError
 from flopaudit.measure import sources
 from flopaudit.measure.counter import BACKWARD, FORWARD
-from flopaudit.measure.profiling import Counts, _active, forward_output, run_backward
+from flopaudit.measure.profiling import Counts, active, forward_output, run_backward
 
 if TYPE_CHECKING:
     from flopaudit.measure import ModelSource
@@ -35,7 +35,7 @@ def count_torch(built: sources.BuiltModel, *, backward: bool, fake_mode: Any) ->
     counter = FlopCounterMode(display=False)
     # One counter for both phases: ModuleTracker's backward hooks die when a counter exits, so
     # the forward is read off as a snapshot and the backward is what was added after it.
-    with _active(fake_mode), counter:
+    with active(fake_mode), counter:
         target = forward_output(built, grad=backward)
         after_forward = copy.deepcopy(counter.get_flop_counts())
         if target is not None:
@@ -58,8 +58,8 @@ def count_torch(built: sources.BuiltModel, *, backward: bool, fake_mode: Any) ->
                     by_operator[phase][str(op)] = value
                 elif relative(module_name):
                     by_module[phase][relative(module_name)] += value
-    notes = ["torch backend: PyTorch's FlopCounterMode as shipped; it reports no uncounted ops, "
-             "so uncounted_ops is empty by construction, not by coverage"]
+    notes = [("torch backend: PyTorch's FlopCounterMode as shipped; it reports no uncounted ops, "
+              "so uncounted_ops is empty by construction, not by coverage")]
     return Counts(by_operator=by_operator,
                   by_module={phase: dict(table) for phase, table in by_module.items()},
                   backward_ran=backward, notes=notes,
@@ -74,9 +74,6 @@ def count_fvcore(source: ModelSource, *, seq_len: int, batch: int, device: str,
     except ImportError as exc:
         raise MissingDependencyError("fvcore", "measure", "The fvcore backend") from exc
     built = sources.build(source, seq_len=seq_len, batch=batch, device=device, fake_mode=None)
-    config = getattr(built.module, "config", None)
-    if config is not None and hasattr(config, "return_dict"):
-        config.return_dict = False  # torch.jit tracing accepts tuples, not ModelOutput dicts
     analysis = FlopCountAnalysis(built.module, built.inputs)
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
     fvcore_logger = logging.getLogger("fvcore")

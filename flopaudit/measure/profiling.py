@@ -62,8 +62,15 @@ def forward_output(built: sources.BuiltModel, *, grad: bool) -> torch.Tensor | N
 
 
 def run_backward(target: torch.Tensor) -> None:
-    """Back-propagate a gradient of ones from ``target`` (a loss would only add 0-FLOP ops)."""
-    target.backward(torch.ones_like(target))
+    """Back-propagate a gradient of ones from ``target`` (a real loss would only add 0-FLOP ops).
+
+    Through a scalar, not ``target.backward(ones)``: ModuleTracker attributes backward FLOP
+    through gradient hooks on module outputs, which do not fire on the root of the graph, so the
+    last module (the LM head) would lose its backward. The ``* 1.0`` makes the gradient reaching
+    the model a dense tensor rather than the stride-0 expand of ``sum``'s backward, which some
+    kernels' checks reject (``_grouped_mm``'s meta kernel).
+    """
+    (target * 1.0).sum().backward()
 
 
 def pick_output(output: Any) -> torch.Tensor:
@@ -88,7 +95,8 @@ def pick_output(output: Any) -> torch.Tensor:
 
 
 @contextlib.contextmanager
-def _active(fake_mode: Any) -> Iterator[None]:
+def active(fake_mode: Any) -> Iterator[None]:
+    """Enter ``fake_mode`` if there is one (tensors created while counting must be fake too)."""
     if fake_mode is None:
         yield
     else:
@@ -103,7 +111,7 @@ def count_flopaudit(built: sources.BuiltModel, *, backward: bool, attention: str
                     fake_mode: Any) -> Counts:
     """Count one step with :class:`FlopAuditMode` (forward, then backward if asked)."""
     mode = FlopAuditMode(built.module, attention=attention)
-    with _active(fake_mode), mode:
+    with active(fake_mode), mode:
         target = forward_output(built, grad=backward)
         if target is not None:
             run_backward(target)
@@ -185,8 +193,13 @@ def _assemble(built: sources.BuiltModel, counts: Counts, *, device: str, depth: 
         return out
 
     def modules(table: Mapping[str, int]) -> dict[str, int]:
-        kept = {name: flop for name, flop in table.items()
-                if name and name.count(".") < depth}
+        # Depth counts the modules on the path that ran: containers that never run a forward of
+        # their own (nn.ModuleList "layers") are skipped, so depth 2 reaches "model.layers.0".
+        def level(name: str) -> int:
+            parts = name.split(".")
+            return sum(".".join(parts[:i]) in table for i in range(1, len(parts) + 1))
+
+        kept = {name: flop for name, flop in table.items() if name and level(name) <= depth}
         return dict(sorted(kept.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
     def operators(table: Mapping[str, int]) -> dict[str, int]:

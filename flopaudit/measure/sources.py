@@ -66,19 +66,14 @@ class BuiltModel:
 def build(source: ModelSource, *, seq_len: int, batch: int, device: str,
           fake_mode: FakeTensorMode | None) -> BuiltModel:
     """Build ``source`` for ``device`` (``fake_mode`` is required for ``meta``)."""
-    chosen = [name for name, value in (("hf_config", source.hf_config), ("factory", source.factory),
-                                       ("module", source.module)) if value is not None]
-    if len(chosen) != 1:
-        raise ModelSourceError(
-            "a model source needs exactly one of hf_config, factory or module"
-            + (f" (got {', '.join(chosen)})" if chosen else " (got none)"))
+    kind = source.kind()  # raises unless exactly one of hf_config, factory, module is set
     if device == "cuda" and not torch.cuda.is_available():
         raise MeasureError("--device cuda was asked for, but torch sees no CUDA device",
                            hint="use --device meta to count without a GPU")
-    if source.hf_config is not None:
+    if kind == "hf_config":
         return _build_hf(Path(source.hf_config), seq_len=seq_len, batch=batch, device=device,
                          fake_mode=fake_mode, trust_remote_code=source.trust_remote_code)
-    if source.factory is not None:
+    if kind == "factory":
         factory = load_factory(source.factory)
         with _device_context(device, fake_mode):
             module = _call_factory(factory, source.factory)
@@ -134,7 +129,9 @@ def load_hf_config(path: Path, *, trust_remote_code: bool = False) -> Any:
         raise ModelSourceError("an HF config.json must hold a JSON object", file=path)
     model_type = data.get("model_type")
     known = transformers.CONFIG_MAPPING
-    if "auto_map" in data and model_type not in known:
+    # As in transformers: trusted remote code wins where a config names some (auto_map);
+    # untrusted, a model_type transformers knows is built natively, an unknown one is refused.
+    if "auto_map" in data and (trust_remote_code or model_type not in known):
         if not trust_remote_code:
             raise ModelSourceError(
                 f"model_type {model_type!r} needs the custom code its config names in auto_map",
@@ -184,12 +181,14 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
     if limit is not None and seq_len > limit:
         raise ModelSourceError(f"seq_len {seq_len} exceeds the model's {limit} positions", file=path)
     config.use_cache = False
-    remote = "auto_map" in (config.to_dict() or {}) and trust_remote_code
+    remote = trust_remote_code and bool(getattr(config, "auto_map", None))
     cls = None if remote else _hf_model_class(transformers, config, path)
     # SDPA where the class supports it: that is what trains. Eager attention is counted the same
     # (bmm for QK^T and PV) but cannot be halved for causal masking.
-    attn = "sdpa" if cls is None or getattr(cls, "_supports_sdpa", False) else "eager"
-    config._attn_implementation = attn
+    # Remote code keeps its own default: its class is unknown until transformers imports it.
+    attn = None if cls is None else "sdpa" if getattr(cls, "_supports_sdpa", False) else "eager"
+    if attn is not None:
+        config._attn_implementation = attn
     experts = None
     can_set_experts = getattr(cls, "_can_set_experts_implementation", None)
     if device != "cuda" and callable(can_set_experts) and can_set_experts():
@@ -223,9 +222,10 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
     active, moe_note = _active_parameters(module, top_k)
     if moe_note:
         notes.append(moe_note)
-    details = {"attn_implementation": getattr(module.config, "_attn_implementation", attn),
-               "experts_implementation": getattr(module.config, "_experts_implementation", experts),
-               "hf_config": str(path)}
+    details: dict[str, Any] = {"hf_config": str(path),
+                               "attn_implementation": getattr(module.config, "_attn_implementation", attn)}
+    if experts is not None:
+        details["experts_implementation"] = getattr(module.config, "_experts_implementation", experts)
     return BuiltModel(module=module, forward=lambda: module(input_ids=ids), inputs=(ids,), name=name,
                       batch=batch, seq_len=seq_len, parameters=_count_parameters(module),
                       active_parameters=active, notes=notes, details=details)
@@ -260,7 +260,7 @@ def _check_cpu_memory(construct: Callable[[], torch.nn.Module], path: Path) -> N
     """Refuse a real CPU build that cannot fit: count the parameters on fake tensors first."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    with FakeTensorMode():
+    with FakeTensorMode(), _hub_offline():
         params = _count_parameters(construct())
     need = params * 4 * 2  # fp32 weights and their gradients, activations not included
     try:
@@ -379,12 +379,12 @@ def _bind_forward(module: torch.nn.Module, ids: torch.Tensor, device: str,
     # real module costs no copy and a meta-device module runs the CPU kernels.
     swapped: dict[int, torch.Tensor] = {}
     with fake_mode:
-        for name, tensor in tensors.items():
+        for tensor in tensors.values():
             if id(tensor) not in swapped:
-                if tensor.device.type == "meta" or not _is_fake(tensor):
-                    fake = torch.empty(tensor.shape, dtype=tensor.dtype, device="cpu")
-                else:
+                if _is_fake(tensor) and tensor.device.type != "meta":
                     fake = tensor
+                else:
+                    fake = torch.empty(tensor.shape, dtype=tensor.dtype, device="cpu")
                 if isinstance(tensor, torch.nn.Parameter):
                     fake.requires_grad_(tensor.requires_grad)
                 swapped[id(tensor)] = fake
