@@ -30,6 +30,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# Regenerates every sample report in reports/ from examples/ (a test fails when they are stale).
+reports: $(STAMP)
+	$(PY) -m flopaudit.render.samples
+
 bench: $(STAMP)
 	$(PY) bench/startup.py
 

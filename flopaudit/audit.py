@@ -34,6 +34,8 @@ class AuditResult:
     checks: list[PolicyCheck]
     as_of: dt.date
     fail_on: str
+    #: The method asked for with ``--method`` (None: each stage's first available).
+    method: str | None = None
 
     @property
     def config(self):  # noqa: ANN201 - the pydantic Config
@@ -121,10 +123,10 @@ def _check_dict(c: PolicyCheck) -> dict[str, Any]:
     }
 
 
-def select_policies(loaded: LoadedConfig, refs: Sequence[str] = ()) -> list[Policy]:
-    """Policies to judge: ``refs`` (ids or files) if given, else the config's list, else every built-in."""
+def select_policies(loaded: LoadedConfig, refs: Sequence[str | Policy] = ()) -> list[Policy]:
+    """Policies to judge: ``refs`` (ids, files or Policy objects) if given, else the config's list, else every built-in."""
     if refs:
-        return [resolve_policy(r) for r in refs]
+        return [r if isinstance(r, Policy) else resolve_policy(r) for r in refs]
     builtins = builtin_policies()
     ids = loaded.config.policies
     if ids is None:
@@ -161,7 +163,7 @@ def measured_counter(loaded: LoadedConfig) -> Callable[[int], float] | None:
     return per_token
 
 
-def audit(loaded: LoadedConfig, *, policies: Sequence[str] = (), as_of: dt.date | None = None,
+def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of: dt.date | None = None,
           method: str | None = None, fail_on: str = "indeterminate") -> AuditResult:
     """Estimate every stage and judge every selected policy for one loaded config."""
     if method is not None and method not in METHOD_ORDER:
@@ -180,7 +182,7 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str] = (), as_of: dt.date 
         except Unavailable as why:
             raise loaded.error(str(why), "training", i) from None
     checks = [judge(p, config, stages, date) for p in selected]
-    return AuditResult(loaded, stages, checks, date, fail_on)
+    return AuditResult(loaded, stages, checks, date, fail_on, method)
 
 
 def audit_file(path: str | Path, **kwargs: Any) -> AuditResult:

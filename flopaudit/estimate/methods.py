@@ -78,6 +78,13 @@ def arch_forward_per_token(arch: Architecture, seq_len: int, causal: bool) -> fl
     return total / seq_len
 
 
+def _plain(q: Quantity) -> str:
+    """Device counts and hours as people write them: 16,384 and 1,300 (ranges as low..high)."""
+    def one(x: float) -> str:
+        return f"{x:,.0f}" if x == int(x) and x < 1e7 else format_number(x)
+    return one(q.low) if not q.is_range else f"{one(q.low)}..{one(q.high)}"
+
+
 def _training_tokens(stage: Stage) -> Band:
     tokens = stage.processed_tokens
     if tokens is None:
@@ -224,11 +231,11 @@ def hardware(stage: Stage, ctx: Context) -> Estimate:
     notes = [f.FORMULAS.doc("hardware")]
     if hw.device_hours is not None:
         device_seconds = Band.of(hw.device_hours) * 3600.0
-        notes.append(f"{hw.device_hours} device-hours")
+        notes.append(f"{_plain(hw.device_hours)} device-hours")
     else:
         assert hw.count is not None and hw.hours is not None
         device_seconds = Band.of(hw.count) * Band.of(hw.hours) * 3600.0
-        notes.append(f"{hw.count} devices x {hw.hours} hours")
+        notes.append(f"{_plain(hw.count)} devices x {_plain(hw.hours)} hours")
     peak = Band.of(hw.peak())
     source = "peak_flops" if hw.peak_flops is not None else f"{hw.accelerator} from the built-in table"
     notes.append(f"peak {format_number(peak.central)} FLOP/s per device, {hw.precision_used()} ({source})")

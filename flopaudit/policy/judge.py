@@ -272,7 +272,7 @@ def judge(policy: Policy, config: Config, stages: list[StageResult], as_of: dt.d
         reasons.append(f"the figure is within the policy's {policy.tolerance:.0%} accuracy margin of the "
                        f"threshold: a different estimation method could change the verdict")
     if status != "in-force":
-        reasons.append(f"{status} on {as_of.isoformat()}: judged but never gates")
+        reasons.append(f"{status.replace('-', ' ')} as of {as_of.isoformat()}: judged but never gates")
     obligations, obligation_ids = _obligations(policy, config, deciding.verdict)
     return PolicyCheck(policy, status, status == "in-force", deciding.verdict, deciding, rule_checks,
                        counted, counted_names, excluded_names, obligations, obligation_ids, reasons)

@@ -1,0 +1,64 @@
+"""``flopaudit report CONFIG... -o FILE.html``: the self-contained HTML risk report.
+
+Exits 0 whatever the verdicts (the report is for reading; ``check`` is the gate) and 2 when an
+input cannot be judged or the file cannot be written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+METHODS = ("measured", "transformer", "6nd", "hardware", "declared")
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
+                      method: str | None, timestamp: bool) -> list[str]:
+    """The command line that writes the same report, options in a fixed order."""
+    command = ["flopaudit", "report", *configs, "-o", str(output)]
+    for p in policies:
+        command += ["--policy", p]
+    if as_of is not None:
+        command += ["--as-of", as_of.isoformat()]
+    if method is not None:
+        command += ["--method", method]
+    if timestamp:
+        command.append("--timestamp")
+    return command
+
+
+@click.command()
+@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE.html", help="Write the report to this file.")
+@click.option("--policy", "policies", multiple=True, metavar="ID_OR_PATH",
+              help="Judge this policy (built-in id or policy file); repeatable. Default: the config's list, "
+                   "else every built-in.")
+@click.option("--as-of", callback=_date, metavar="DATE",
+              help="Judge policy status on DATE (default: config, else today).")
+@click.option("--method", type=click.Choice(METHODS),
+              help="Use this method for each stage where it applies (default: the first available).")
+@click.option("--timestamp", is_flag=True,
+              help="Record the time of writing (UTC). Without it the same inputs give the same bytes.")
+def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
+           method: str | None, timestamp: bool) -> None:
+    """Write a self-contained HTML risk report for one CONFIG, or several side by side."""
+    from flopaudit.audit import audit_file
+    from flopaudit.render.html import write_report
+
+    results = [audit_file(c, policies=policies, as_of=as_of, method=method) for c in configs]
+    generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) if timestamp else None
+    write_report(results, output, reproduce_command(configs, output, policies, as_of, method, timestamp),
+                 generated_at=generated)
+    click.echo(f"Report for {len(results)} config{'s' if len(results) != 1 else ''} written to {output}")

@@ -1,0 +1,257 @@
+"""Which assumption would flip which verdict.
+
+Every scenario is a modified copy of the config (pydantic ``model_copy``) run through the real
+audit again, with the same policies, as-of date and estimation method; nothing is extrapolated.
+Scenarios cover the assumptions the issue names: the utilisation range of hardware-based stages,
+causal against full attention, active against total parameters of a mixture of experts, whether
+generator, teacher and synthetic-data compute is counted, the base model's compute, and the
+estimation method. For a verdict that a utilisation range leaves undecided, the break-even
+utilisation is found by bisection, each step a real audit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from flopaudit.audit import AuditResult, audit
+from flopaudit.config.loader import LoadedConfig
+from flopaudit.config.models import Config, Stage
+from flopaudit.config.quantity import Quantity
+from flopaudit.errors import FlopauditError
+from flopaudit.estimate.band import Band
+from flopaudit.estimate.methods import DEFAULT_UTILIZATION, METHOD_ORDER
+from flopaudit.policy.judge import judge
+
+#: Bisection steps for a break-even utilisation (range / 2^14: finer than any published MFU).
+BISECTION_STEPS = 14
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One changed assumption: a modified config and the method to estimate it with."""
+
+    assumption: str
+    variant: str
+    config: Config
+    method: str | None
+    #: (stage index, utilisation) for a scenario that pins one stage's utilisation.
+    pinned: tuple[int, float] | None = None
+    #: Which generator made it: utilisation, attention, moe, generation, base-model or method.
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class Flip:
+    """A policy whose verdict differs from the baseline's under a scenario."""
+
+    policy: str
+    before: str
+    after: str
+    compared: Band | None
+
+
+@dataclass
+class Outcome:
+    """A scenario's re-run audit and the verdicts it changes."""
+
+    scenario: Scenario
+    result: AuditResult | None
+    flips: list[Flip]
+    error: str = ""
+
+    @property
+    def total(self) -> Band | None:
+        """Total compute under the scenario."""
+        return self.result.total_flop if self.result else None
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """The utilisation of one stage at which a policy's verdict turns from ``below`` to ``above``."""
+
+    policy: str
+    stage: str
+    utilization: float
+    low: float
+    high: float
+
+
+@dataclass
+class Sensitivity:
+    """Every scenario's outcome for one audited config."""
+
+    method: str | None
+    outcomes: list[Outcome]
+    break_evens: list[BreakEven] = field(default_factory=list)
+
+    def deciding(self, policy: str) -> list[tuple[Outcome, Flip]]:
+        """Scenarios that turn an undecided verdict of ``policy`` into a decided one."""
+        return [(o, f) for o in self.outcomes for f in o.flips
+                if f.policy == policy and f.before == "indeterminate" and f.after in ("above", "below")]
+
+
+def baseline_method(result: AuditResult) -> str | None:
+    """The ``--method`` the result was made with (None: first available per stage).
+
+    Stages list their estimates in preference order, so a chosen method other than the first
+    available one, or a warning that the named method was unavailable, reveals it.
+    """
+    named = getattr(result, "method", None)
+    if named:
+        return named
+    for r in result.stages:
+        if r.method != r.estimates[0].method:
+            return r.method
+        for warning in r.warnings:
+            m = re.match(r"method '([^']+)' is not available", warning)
+            if m:
+                return m.group(1)
+    return None
+
+
+def rerun(base: AuditResult, config: Config, method: str | None) -> AuditResult:
+    """The real audit of ``config``, judged against the same policies on the same date as ``base``."""
+    loaded = LoadedConfig(config, base.loaded.document)
+    fresh = audit(loaded, as_of=base.as_of, method=method, fail_on=base.fail_on)
+    fresh.checks = [judge(c.policy, config, fresh.stages, base.as_of) for c in base.checks]
+    return fresh
+
+
+def _with_stage(config: Config, index: int, **update: object) -> Config:
+    stages = list(config.training)
+    stages[index] = stages[index].model_copy(update=update)
+    return config.model_copy(update={"training": stages})
+
+
+def _utilisation(result: AuditResult, method: str | None) -> Iterator[Scenario]:
+    for i, r in enumerate(result.stages):
+        hw = r.stage.hardware
+        if hw is None or r.method != "hardware":
+            continue
+        u = hw.utilization or DEFAULT_UTILIZATION
+        if not u.is_range:
+            continue
+        for end, value in (("low end", u.low), ("high end", u.high)):
+            pinned = hw.model_copy(update={"utilization": Quantity.exact(value)})
+            yield Scenario(f"Utilisation of stage '{r.stage.name}' ({u})", f"{end}: {value:g}",
+                           _with_stage(result.config, i, hardware=pinned), method, (i, value), "utilisation")
+
+
+def _attention(result: AuditResult, method: str | None) -> Iterator[Scenario]:
+    if not any(r.method in ("transformer", "measured") for r in result.stages):
+        return
+    other = "causal" if result.attention == "full" else "full"
+    config = result.config
+    counting = config.counting.model_copy(update={"attention": other})
+    yield Scenario(f"Attention convention ({result.attention})", f"{other} attention",
+                   config.model_copy(update={"counting": counting}), method, topic="attention")
+
+
+def _moe(result: AuditResult, method: str | None) -> Iterator[Scenario]:
+    model = result.config.model
+    arch = model.architecture
+    total, active = result.parameters()
+    if not (arch is not None and arch.experts) and not (total and active and active < total):
+        return
+    update: dict[str, object] = {"active_parameters": None}
+    if arch is not None and arch.experts:
+        update["architecture"] = arch.model_copy(update={"experts_per_token": arch.experts})
+    config = result.config.model_copy(update={"model": model.model_copy(update=update)})
+    yield Scenario("Mixture of experts: parameters counted per token (active)",
+                   "all parameters: every expert on every token", config, method, topic="moe")
+
+
+def _generation(result: AuditResult, method: str | None) -> Iterator[Scenario]:
+    config = result.config
+    for i, s in enumerate(config.training):
+        if s.kind == "synthetic-data":
+            variant = "not public (public: false)" if s.public else "publicly accessible (public: true)"
+            yield Scenario(f"Synthetic data of stage '{s.name}' ({'public' if s.public else 'not public'})",
+                           variant, _with_stage(config, i, public=not s.public), method, topic="generation")
+        elif s.kind == "distillation":
+            yield Scenario(f"Teacher forward passes of stage '{s.name}' (counted)",
+                           "not counted: student training passes only",
+                           _with_stage(config, i, kind="fine-tuning", generator_parameters=None), method,
+                           topic="generation")
+        elif s.kind == "reinforcement-learning" and s.generated_tokens is not None:
+            yield Scenario(f"Rollout generation of stage '{s.name}' (counted)", "not counted",
+                           _with_stage(config, i, generated_tokens=None), method, topic="generation")
+
+
+def _base_model(result: AuditResult, method: str | None) -> Iterator[Scenario]:
+    config = result.config
+    base = config.base_model
+    if base is None or base.training_flop is None:
+        return
+    names = {s.name for s in config.training}
+    name = next(n for n in ("base-model-training", *(f"base-model-training-{k}" for k in range(2, 99)))
+                if n not in names)
+    stage = Stage(name=name, kind="merge", source_flop=base.training_flop, sources=[base.name])
+    yield Scenario(f"Training compute of the base model '{base.name}' (not counted)",
+                   f"counted as a stage ({base.training_flop} FLOP), as for a developer modifying its own model",
+                   config.model_copy(update={"training": [stage, *config.training]}), method, topic="base-model")
+
+
+def _methods(result: AuditResult, method: str | None) -> Iterator[Scenario]:
+    for m in METHOD_ORDER:
+        if m == method or all(r.method == m or m not in {e.method for e in r.estimates} for r in result.stages):
+            continue
+        yield Scenario(f"Estimation method ({method or 'first available per stage'})",
+                       f"{m} wherever a stage allows it", result.config, m, topic="method")
+
+
+#: Scenario generators, in the order the report lists them.
+GENERATORS: tuple[Callable[[AuditResult, str | None], Iterator[Scenario]], ...] = (
+    _utilisation, _attention, _moe, _generation, _base_model, _methods)
+
+
+def _outcome(base: AuditResult, scenario: Scenario) -> Outcome:
+    try:
+        fresh = rerun(base, scenario.config, scenario.method)
+    except FlopauditError as exc:
+        return Outcome(scenario, None, [], error=str(exc))
+    flips = [Flip(b.policy.id, b.verdict, a.verdict, a.deciding.counted)
+             for b, a in zip(base.checks, fresh.checks, strict=True) if a.verdict != b.verdict]
+    return Outcome(scenario, fresh, flips)
+
+
+def _verdict_at(base: AuditResult, stage_index: int, utilization: float, method: str | None, k: int) -> str:
+    hw = base.config.training[stage_index].hardware
+    assert hw is not None
+    pinned = hw.model_copy(update={"utilization": Quantity.exact(utilization)})
+    return rerun(base, _with_stage(base.config, stage_index, hardware=pinned), method).checks[k].verdict
+
+
+def _break_evens(base: AuditResult, outcomes: list[Outcome]) -> list[BreakEven]:
+    """For each undecided policy that a stage's utilisation range decides: bisect where it turns above."""
+    out = []
+    pinned = [o for o in outcomes if o.scenario.pinned is not None and o.result is not None]
+    for low, high in itertools.pairwise(pinned):
+        (i, lo), (j, hi) = low.scenario.pinned, high.scenario.pinned  # type: ignore[misc]
+        if i != j:
+            continue
+        assert low.result is not None and high.result is not None
+        for k, check in enumerate(base.checks):
+            at_low, at_high = low.result.checks[k].verdict, high.result.checks[k].verdict
+            if not (check.verdict == "indeterminate" and at_low == "below" and at_high == "above"):
+                continue
+            a, b = lo, hi
+            for _ in range(BISECTION_STEPS):
+                mid = (a + b) / 2
+                if _verdict_at(base, i, mid, low.scenario.method, k) == "above":
+                    b = mid
+                else:
+                    a = mid
+            out.append(BreakEven(check.policy.id, base.config.training[i].name, (a + b) / 2, lo, hi))
+    return out
+
+
+def analyse(result: AuditResult) -> Sensitivity:
+    """Run every scenario for one audited config."""
+    method = baseline_method(result)
+    outcomes = [_outcome(result, s) for gen in GENERATORS for s in gen(result, method)]
+    return Sensitivity(method, outcomes, _break_evens(result, outcomes))
+
