@@ -40,7 +40,7 @@ def error_handler() -> Iterator[None]:
         sys.exit(EXIT_INTERRUPT)
     except BrokenPipeError:
         sys.exit(EXIT_INPUT)
-    except Exception as exc:  # noqa: BLE001 - a crash must never exit 0 or 1
+    except Exception as exc:
         if os.environ.get("FLOPAUDIT_DEBUG"):
             traceback.print_exc()
         _say(f"internal error: {type(exc).__name__}: {exc} (please report it; "

@@ -45,7 +45,7 @@ def emit(fmt: str, results: Sequence["AuditResult"], output: Path | None) -> Non
     sys.stdout.write(render(fmt, results))
 
 
-def render_text_renderables(results: Sequence["AuditResult"]):  # noqa: ANN201 - rich Group
+def render_text_renderables(results: Sequence["AuditResult"]):
     """The rich renderables of the text format (for a live console with its own width and colour)."""
     from flopaudit.render.text import renderables
     return renderables(results)

@@ -8,16 +8,8 @@ from pathlib import Path
 
 import click
 
+from flopaudit.cli._options import audit_options
 from flopaudit.cli._output import FORMATS, emit
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
 @click.command()
@@ -25,12 +17,7 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write output to FILE.")
-@click.option("--policy", "policies", multiple=True, metavar="ID_OR_PATH",
-              help="Judge this policy (built-in id or policy file); repeatable. Default: the config's list, "
-                   "else every built-in.")
-@click.option("--as-of", callback=_date, metavar="DATE", help="Judge policy status on DATE (default: config, else today).")
-@click.option("--method", type=click.Choice(["measured", "transformer", "6nd", "hardware", "declared"]),
-              help="Use this method for each stage where it applies (default: the first available).")
+@audit_options
 @click.option("--fail-on", type=click.Choice(["above", "indeterminate", "never"]), default="indeterminate",
               show_default=True, help="Which verdicts of a policy in force fail the gate (exit 1).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),

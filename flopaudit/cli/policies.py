@@ -7,6 +7,8 @@ import json
 
 import click
 
+from flopaudit.cli._options import parse_date
+
 
 @click.group(invoke_without_command=True)
 @click.option("--as-of", metavar="DATE", help="Status on DATE (default: today).")
@@ -20,7 +22,7 @@ def policies(ctx: click.Context, as_of: str | None, fmt: str) -> None:
     from flopaudit.policy.status import status_on
     from flopaudit.render.common import flop
 
-    date = _parse_date(as_of)
+    date = parse_date(as_of) or dt.date.today()
     rows = []
     for p in builtin_policies().values():
         rule = p.rules[0]
@@ -40,15 +42,6 @@ def policies(ctx: click.Context, as_of: str | None, fmt: str) -> None:
     for r in rows:
         table.add_row(r["id"], r["jurisdiction"], r["status"], r["threshold"], r["name"])
     Console(highlight=False).print(table)
-
-
-def _parse_date(text: str | None) -> dt.date:
-    if text is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"'{text}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
 
 
 @policies.command("show")

@@ -11,16 +11,7 @@ from pathlib import Path
 
 import click
 
-METHODS = ("measured", "transformer", "6nd", "hardware", "declared")
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+from flopaudit.cli._options import audit_options
 
 
 def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
@@ -42,13 +33,7 @@ def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[st
 @click.argument("configs", nargs=-1, required=True, metavar="CONFIG...")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE.html", help="Write the report to this file.")
-@click.option("--policy", "policies", multiple=True, metavar="ID_OR_PATH",
-              help="Judge this policy (built-in id or policy file); repeatable. Default: the config's list, "
-                   "else every built-in.")
-@click.option("--as-of", callback=_date, metavar="DATE",
-              help="Judge policy status on DATE (default: config, else today).")
-@click.option("--method", type=click.Choice(METHODS),
-              help="Use this method for each stage where it applies (default: the first available).")
+@audit_options
 @click.option("--timestamp", is_flag=True,
               help="Record the time of writing (UTC). Without it the same inputs give the same bytes.")
 def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,

@@ -188,3 +188,9 @@ def test_internal_error_exits_2_without_traceback(tmp_path: Path) -> None:
     proc = run_cli("check", LLAMA, "--output", str(blocker / "out.json"), "--format", "json")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+def test_cli_method_choices_follow_the_method_registry() -> None:
+    from flopaudit.cli._options import METHODS
+    from flopaudit.estimate.methods import METHOD_ORDER
+    assert METHODS == METHOD_ORDER
