@@ -140,8 +140,8 @@ def select_policies(loaded: LoadedConfig, refs: Sequence[str | Policy] = ()) -> 
     return out
 
 
-def measured_counter(loaded: LoadedConfig) -> Callable[[int], float] | None:
-    """seq_len -> counted train FLOP per token of the config's real model, or None without one."""
+def measured_counter(loaded: LoadedConfig) -> Callable[[int], tuple[float, list[str]]] | None:
+    """seq_len -> (counted train FLOP per token, uncounted ops) of the config's real model; None without one."""
     model = loaded.config.model
     if model.hf_config is None and model.factory is None:
         return None
@@ -152,12 +152,14 @@ def measured_counter(loaded: LoadedConfig) -> Callable[[int], float] | None:
         hf = str(Path(loaded.file).resolve().parent / hf)
     source = ModelSource(hf_config=Path(hf) if hf else None, factory=model.factory,
                          factory_input=model.factory_input)
-    cache: dict[int, float] = {}
+    cache: dict[int, tuple[float, list[str]]] = {}
 
-    def per_token(seq_len: int) -> float:
+    def per_token(seq_len: int) -> tuple[float, list[str]]:
         if seq_len not in cache:
             result = train_flop_per_token(source, seq_len=seq_len, attention=loaded.config.counting.attention)
-            cache[seq_len] = float(result.flop_per_token_train)
+            uncounted = [f"{e['op']} ({e['calls']} calls, {e.get('share_of_calls', 0):.2%} of the op calls)"
+                         for e in result.uncounted_ops]
+            cache[seq_len] = (float(result.flop_per_token_train), uncounted)
         return cache[seq_len]
 
     return per_token

@@ -24,3 +24,23 @@ def test_hf_config_gives_measured_estimate_cross_checked_by_transformer() -> Non
     assert stage["flop"]["central"] - transformer["flop"]["central"] == pytest.approx(1.572864e19, rel=1e-6)
     assert stage["warnings"] == []
     assert any("counted forward+backward at sequence length 1024" in a for a in stage["assumptions"])
+
+
+def test_ops_the_counter_cannot_price_are_warnings_in_every_output(tmp_path) -> None:
+    cfg = tmp_path / "fft.yaml"
+    cfg.write_text("""
+model:
+  name: FFT mixer
+  factory: tests.measure.factories:fft_mixer
+training:
+  - {name: pretraining, kind: pretraining, tokens: 1B, sequence_length: 8}
+policies: [eu-ai-act-systemic-risk]
+as_of: 2026-11-27
+""")
+    data = json.loads(run_cli("check", str(cfg), "--format", "json").stdout)
+    warnings = data["stages"][0]["warnings"]
+    assert any("NOT counted: aten._fft_c2c (1 calls" in w for w in warnings), warnings
+    assert any("NOT counted: aten._fft_r2c" in w for w in warnings), warnings
+    for fmt, needle in (("text", "aten._fft_c2c"), ("markdown", "aten._fft_c2c"), ("github", "aten._fft_c2c"),
+                        ("sarif", "aten._fft_c2c"), ("junit", "aten._fft_c2c")):
+        assert needle in run_cli("check", str(cfg), "--format", fmt).stdout, fmt

@@ -147,9 +147,12 @@ def render_text(result: Any, *, width: int = 110) -> str:
         uncounted = Table(title="Uncounted ops (ran, no formula, not known to cost 0)", title_justify="left")
         uncounted.add_column("op")
         uncounted.add_column("calls", justify="right")
+        uncounted.add_column("share of calls", justify="right")
         uncounted.add_column("reason")
         for entry in result.uncounted_ops:
-            uncounted.add_row(entry["op"], str(entry["calls"]), entry.get("reason", ""))
+            share = entry.get("share_of_calls")
+            uncounted.add_row(entry["op"], str(entry["calls"]), "-" if share is None else f"{share:.2%}",
+                              entry.get("reason", ""))
         console.print(uncounted)
     else:
         console.print("Uncounted ops: none (every op that ran was counted or is known to cost 0 FLOP)")

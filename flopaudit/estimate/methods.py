@@ -40,8 +40,9 @@ class Context:
 
     model: ModelInfo
     attention: str = "full"
-    #: seq_len -> counted forward+backward FLOP per token of the real model (None: no hf_config/factory).
-    measured_per_token: Callable[[int], float] | None = None
+    #: seq_len -> (counted forward+backward FLOP per token of the real model, ops that ran uncounted);
+    #: None without hf_config/factory.
+    measured_per_token: Callable[[int], tuple[float, list[str]]] | None = None
 
     def active_parameters(self) -> tuple[Band, str] | None:
         """Active parameters and where they come from (config, or derived from the architecture)."""
@@ -167,10 +168,11 @@ def measured(stage: Stage, ctx: Context) -> Estimate:
     def training() -> tuple[Band, list[str]]:
         tokens = _training_tokens(stage)
         seq = _seq_len(stage, ctx)
-        per_token = ctx.measured_per_token(seq)  # type: ignore[misc]
-        return tokens * per_token, [
-            f"{format_number(per_token)} FLOP per token counted forward+backward at sequence length {seq} "
-            f"({ctx.attention} attention)", _tokens_note(stage)]
+        per_token, uncounted = ctx.measured_per_token(seq)  # type: ignore[misc]
+        notes = [f"{format_number(per_token)} FLOP per token counted forward+backward at sequence length {seq} "
+                 f"({ctx.attention} attention)", _tokens_note(stage)]
+        notes += [f"op ran with no formula, NOT counted: {op}" for op in uncounted]
+        return tokens * per_token, notes
 
     return _combine("measured", stage, ctx, training)
 

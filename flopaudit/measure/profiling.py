@@ -119,8 +119,11 @@ def count_flopaudit(built: sources.BuiltModel, *, backward: bool, attention: str
     by_module = {phase: {mode.module_name(name): flop for name, flop in tally.by_module[phase].items()}
                  for phase in PHASES}
     uncounted = []
+    # An uncounted op's FLOP are unknown by definition; its share of the op calls that ran says how
+    # much of the step went unpriced.
+    all_calls = sum(tally.counted_calls.values()) + sum(tally.zero_calls.values()) + sum(tally.uncounted.values())
     for op, calls in sorted(tally.uncounted.items(), key=lambda item: (-item[1], item[0])):
-        entry: dict[str, Any] = {"op": op, "calls": calls}
+        entry: dict[str, Any] = {"op": op, "calls": calls, "share_of_calls": calls / all_calls}
         if op in tally.formula_errors:
             entry["reason"] = f"formula failed: {tally.formula_errors[op]}"
         uncounted.append(entry)

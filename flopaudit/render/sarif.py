@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"above": "error", "indeterminate": "warning", "below": "none", "not-applicable": "none"}
+#: Estimation warnings (cross-checks over 30% apart, uncounted ops, unavailable methods).
+STAGE_RULE: dict[str, Any] = {
+    "id": "stage-estimate-warning", "name": "Estimate warning",
+    "shortDescription": {"text": "A stage's estimate needs a look"},
+    "fullDescription": {"text": "A cross-check differs by more than 30% (the EU Guidelines' accuracy margin), "
+                                "an op ran that the counter could not price, or an asked-for method did not apply."},
+    "help": {"text": f"Convention: {CONVENTION}."},
+}
 _KIND = {"above": "fail", "indeterminate": "review", "below": "pass", "not-applicable": "notApplicable"}
 
 
@@ -52,6 +60,16 @@ def render(results: Sequence["AuditResult"]) -> str:
                 "properties": {"verdict": chk.verdict, "status": chk.status, "gates": chk.gates,
                                "counted_flop": chk.counted_flop.as_dict(), "obligations": chk.obligations},
             })
+        for i, stage in enumerate(r.stages):
+            line, col = r.loaded.document.position(("training", i)) or (1, 1)
+            for warning in stage.warnings:
+                rules.setdefault(STAGE_RULE["id"], STAGE_RULE)
+                sarif_results.append({
+                    "ruleId": STAGE_RULE["id"], "level": "warning", "kind": "review",
+                    "message": {"text": f"stage {stage.stage.name}: {warning}"},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.loaded.file},
+                                                        "region": {"startLine": line, "startColumn": col}}}],
+                })
     log = {
         "$schema": SCHEMA, "version": "2.1.0",
         "runs": [{

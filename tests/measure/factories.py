@@ -49,3 +49,22 @@ def not_a_module() -> object:
 def broken() -> torch.nn.Module:
     """A factory whose own code fails."""
     raise RuntimeError("the user's model code failed")
+
+
+class FFTMixer(torch.nn.Module):
+    """An embedding, an FFT token mixer (an op with no FLOP formula) and a linear head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(100, 16)
+        self.head = torch.nn.Linear(16, 100, bias=False)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embed(ids)
+        x = torch.fft.fft(x, dim=1).real
+        return self.head(x)
+
+
+def fft_mixer() -> torch.nn.Module:
+    """A model one of whose ops flopaudit cannot price (for the uncounted-op path of ``check``)."""
+    return FFTMixer()
