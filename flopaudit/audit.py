@@ -11,7 +11,7 @@ from typing import Any
 
 from flopaudit import __version__
 from flopaudit.config.loader import LoadedConfig, load_config
-from flopaudit.errors import ConfigError
+from flopaudit.errors import ConfigError, MeasureError, ModelSourceError
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.methods import METHOD_ORDER, Context, Unavailable
 from flopaudit.estimate.stage import StageResult, estimate_stage
@@ -150,6 +150,8 @@ def measured_counter(loaded: LoadedConfig) -> Callable[[int], tuple[float, list[
     hf = model.hf_config
     if hf is not None and not Path(hf).is_absolute():
         hf = str(Path(loaded.file).resolve().parent / hf)
+    if hf is not None and not Path(hf).is_file():
+        raise loaded.error(f"file not found: {hf}", "model", "hf_config")
     source = ModelSource(hf_config=Path(hf) if hf else None, factory=model.factory,
                          factory_input=model.factory_input)
     cache: dict[int, tuple[float, list[str]]] = {}
@@ -178,11 +180,15 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     selected = select_policies(loaded, policies)
     ctx = Context(config.model, config.counting.attention, measured_counter(loaded))
     stages = []
+    source_key = "hf_config" if config.model.hf_config is not None else "factory"
     for i, stage in enumerate(config.training):
         try:
             stages.append(estimate_stage(stage, ctx, method))
         except Unavailable as why:
             raise loaded.error(str(why), "training", i) from None
+        except (ModelSourceError, MeasureError) as exc:
+            # The real model could not be built or counted: point at the config line that names it.
+            raise loaded.error(exc.message, "model", source_key, cls=type(exc)) from None
     checks = [judge(p, config, stages, date) for p in selected]
     return AuditResult(loaded, stages, checks, date, fail_on, method)
 

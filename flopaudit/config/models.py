@@ -8,14 +8,14 @@ loader can point at its line.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from flopaudit.config.kinds import GENERATION_KINDS, MODALITIES, STAGE_KINDS
 from flopaudit.config.quantity import Quantity
-from flopaudit.config.types import Count, Fraction, Money, Num, PosCount
+from flopaudit.config.types import Count, Fraction, Money, Num, NumOrUnknown, PosCount
 from flopaudit.estimate import accelerators
 from flopaudit.suggest import did_you_mean
 
@@ -43,6 +43,18 @@ class _Strict(BaseModel):
             raise PydanticCustomError("mapping_type", "expected a mapping of keys, got {got}",
                                       {"got": _type_name(data)})
         return data
+
+
+def _strict_date(value: Any) -> Any:
+    """Only a YAML date or an ISO ``YYYY-MM-DD`` string (pydantic would read 0 as 1970-01-01)."""
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
 
 
 def _type_name(value: Any) -> str:
@@ -91,6 +103,8 @@ class Architecture(_Strict):
             field = "experts_per_token" if self.experts_per_token else (
                 "shared_experts" if self.shared_experts else "dense_layers")
             raise located(f"{field} needs experts > 0 (a mixture-of-experts model)", field)
+        if self.experts and self.family == "encoder-decoder":
+            raise located("mixture-of-experts layers are supported for family decoder and encoder only", "experts")
         if self.decoder_layers is not None and self.family != "encoder-decoder":
             raise located("decoder_layers is for family: encoder-decoder only", "decoder_layers")
         return self
@@ -257,17 +271,9 @@ class BaseModelInfo(_Strict):
     """The model this run modifies (someone else's, for the EU downstream-modifier rule)."""
 
     name: str = Field(min_length=1)
-    training_flop: Num | None = None
+    training_flop: NumOrUnknown = None
     systemic_risk: bool | None = Field(
         default=None, description="Whether the original is a GPAI model with systemic risk (EU); unknown if absent")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unknown_word(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("training_flop"), str) \
-                and data["training_flop"].strip().lower() == "unknown":
-            data = {**data, "training_flop": None}
-        return data
 
 
 class Organization(_Strict):
@@ -300,8 +306,9 @@ class Config(_Strict):
     base_model: BaseModelInfo | None = None
     organization: Organization | None = None
     deployment: Deployment | None = None
-    policies: list[str] | None = None
-    as_of: dt.date | None = None
+    policies: list[str] | None = Field(default=None, min_length=1,
+                                       description="Policy ids to judge; leave out for every built-in")
+    as_of: Annotated[dt.date | None, BeforeValidator(_strict_date)] = None
     counting: Counting = Counting()
 
     @model_validator(mode="after")

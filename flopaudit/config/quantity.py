@@ -69,7 +69,10 @@ def _parse_one(text: str, *, money: bool) -> float:
     suffix = m.group("suffix")
     if suffix and suffix not in SI_SUFFIXES:
         raise ValueError(f"'{text}': unknown suffix '{suffix}' (use K, M, B or G, T, P, E)")
-    return float(m.group("num").replace("_", "")) * (SI_SUFFIXES[suffix] if suffix else 1.0)
+    try:
+        return float(m.group("num").replace("_", "")) * (SI_SUFFIXES[suffix] if suffix else 1.0)
+    except OverflowError:
+        raise ValueError(f"'{text}' must be finite") from None
 
 
 def parse_quantity(value: Any, *, money: bool = False, allow_range: bool = True) -> Quantity:
@@ -79,7 +82,10 @@ def parse_quantity(value: Any, *, money: bool = False, allow_range: bool = True)
     if isinstance(value, bool) or value is None:
         raise ValueError(f"expected a number, got {value!r}")
     if isinstance(value, (int, float)):
-        low = high = float(value)
+        try:
+            low = high = float(value)
+        except OverflowError:
+            raise ValueError("must be finite (the number is too large)") from None
     elif isinstance(value, str):
         if ".." in value:
             if not allow_range:
@@ -107,6 +113,8 @@ def parse_count(value: Any, *, allow_zero: bool = True) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected a whole number, got {value!r}")
     if isinstance(value, int):
+        if abs(value) > 10**18:
+            raise ValueError("must be finite (the number is too large)")
         number = float(value)
     else:
         number = parse_quantity(value, allow_range=False).low if value not in (0, "0") else 0.0

@@ -39,8 +39,20 @@ Money = Annotated[Quantity, PlainValidator(lambda v: parse_quantity(v, money=Tru
 #: A fraction in (0, 1], range allowed (utilisation).
 Fraction = Annotated[Quantity, PlainValidator(_fraction), PlainSerializer(_serialize),
                      WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-                                               {"type": "string", "pattern": r"^[0-9.]+\s*\.\.\s*[0-9.]+$"}],
+                                               {"type": "string", "pattern": r"^[0-9.]+(\s*\.\.\s*[0-9.]+)?$"}],
                                      "description": "A fraction of peak in (0, 1], or a range 0.38..0.43"})]
+def _or_unknown(value: Any) -> Quantity | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() == "unknown"):
+        return None
+    return parse_quantity(value)
+
+
+#: Like :data:`Num`, or the word ``unknown`` (read as None).
+NumOrUnknown = Annotated[Quantity | None, PlainValidator(_or_unknown),
+                         PlainSerializer(lambda q: "unknown" if q is None else _serialize(q)),
+                         WithJsonSchema({"anyOf": [_schema("A positive number, or the word unknown"),
+                                                   {"const": "unknown"}, {"type": "null"}]})]
+
 #: A whole number >= 0 (SI suffix allowed, no range).
 Count = Annotated[int, PlainValidator(lambda v: parse_count(v)),
                   WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0},

@@ -9,6 +9,7 @@ Oversized and binary files are refused before parsing.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ Path_ = tuple[str | int, ...]
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DECIMAL_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 
 
 @dataclass
@@ -50,7 +52,8 @@ class YamlDocument:
 def read_text(path: Path, error: type[InputError] = InputError) -> str:
     """Read a small UTF-8 text file, refusing missing, huge and binary files with a clear message."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:  # never more than the limit: /dev/zero must not fill memory
+            raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise error("file not found", file=path) from None
     except IsADirectoryError:
@@ -58,7 +61,7 @@ def read_text(path: Path, error: type[InputError] = InputError) -> str:
     except OSError as exc:
         raise error(f"cannot read: {exc.strerror}", file=path) from None
     if len(raw) > MAX_BYTES:
-        raise error(f"file is {len(raw):,} bytes; a config is at most {MAX_BYTES:,}", file=path)
+        raise error(f"file is larger than {MAX_BYTES:,} bytes, the most a config may be", file=path)
     if b"\0" in raw:
         raise error("binary file (contains NUL bytes), not YAML", file=path)
     try:
@@ -82,6 +85,11 @@ def parse_yaml(text: str, file: str, error: type[InputError] = InputError) -> Ya
         problem = exc.problem or exc.context or "invalid YAML"
         raise error(f"YAML syntax error: {problem}", file=file,
                     line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise error(f"character {chr(exc.character)!r} is not allowed in YAML", file=file, line=line,
+                    column=column) from None
     except yaml.YAMLError as exc:
         raise error(f"YAML error: {exc}", file=file) from None
     doc = YamlDocument(data=None, file=file)
@@ -137,6 +145,12 @@ class _Builder:
     def scalar(self, node: yaml.Node) -> Any:
         if node.tag not in _SCALAR_TAGS:
             raise self.fail(f"tag '{node.tag}' is not allowed: only plain YAML data is read", node)
+        # YAML 1.1 reads 0100 as octal 64, 0x10 as 16 and 1:30 as 90: refuse them, never guess.
+        if node.tag == _STD + "int" and not _DECIMAL_INT.match(node.value):
+            raise self.fail(f"write {node.value!r} as a plain decimal number (YAML 1.1 would read it as "
+                            f"{self.constructor.construct_object(node)})", node)
+        if node.tag == _STD + "float" and ":" in node.value:
+            raise self.fail(f"write {node.value!r} as a plain decimal number", node)
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from flopaudit.config.kinds import TRAINING_KINDS
@@ -44,10 +45,24 @@ def available_estimates(stage: Stage, ctx: Context) -> tuple[list[Estimate], dic
     missing: dict[str, str] = {}
     for name in METHOD_ORDER:
         try:
-            made.append(METHODS[name](stage, ctx))
+            estimate = METHODS[name](stage, ctx)
         except Unavailable as why:
             missing[name] = str(why)
+            continue
+        if not all(math.isfinite(x) for x in (estimate.flop.low, estimate.flop.high)):
+            missing[name] = "the estimate overflows: check the magnitudes of the inputs"
+            continue
+        made.append(estimate)
     return made, missing
+
+
+def _configured_but_unused(stage: Stage, ctx: Context, missing: dict[str, str]) -> list[str]:
+    """Warnings for methods whose source the config gives but that could not run for this stage."""
+    configured = {"measured": ctx.measured_per_token is not None,
+                  "transformer": ctx.model.architecture is not None,
+                  "hardware": stage.hardware is not None}
+    return [f"{name} not used for this stage: {missing[name]}" for name, given in configured.items()
+            if given and name in missing and stage.kind != "merge"]
 
 
 def estimate_stage(stage: Stage, ctx: Context, method: str | None = None) -> StageResult:
@@ -55,7 +70,7 @@ def estimate_stage(stage: Stage, ctx: Context, method: str | None = None) -> Sta
     made, missing = available_estimates(stage, ctx)
     if not made:
         raise Unavailable("nothing to estimate from: " + "; ".join(f"{k} {v}" for k, v in missing.items()))
-    warnings: list[str] = []
+    warnings: list[str] = _configured_but_unused(stage, ctx, missing)
     by_name = {e.method: e for e in made}
     if method is not None and method not in by_name:
         warnings.append(f"method '{method}' is not available for this stage ({missing.get(method)}); "

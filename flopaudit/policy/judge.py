@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from flopaudit.config.models import Config
 from flopaudit.config.quantity import Quantity, format_number
@@ -169,31 +170,38 @@ def _metric_value(rule: Rule, config: Config, stages: list[StageResult], counted
     return counted
 
 
+class _Undecidable(Exception):
+    """The bound of a relative rule cannot be known from the config."""
+
+
 def _threshold(rule: Rule, config: Config) -> tuple[Threshold | None, str]:
+    """The rule's bound; None when there is no base model; _Undecidable when it cannot be known."""
     if rule.threshold is not None:
         return Threshold(rule.threshold, rule.threshold, rule.comparison), ""
-    ratio = rule.relative_to_base or 0.0
     base = config.base_model
     if base is None:
         return None, "no base_model in the config"
     if base.training_flop is not None:
+        # Exact ratio (1/3 stays 1/3): 3e25 x 0.3333333333333333 would be 9.999999999999999e24.
+        ratio = Fraction(rule.relative_to_base or 0.0).limit_denominator(10**6)
         q = base.training_flop
-        return (Threshold(ratio * q.low, ratio * q.high, rule.comparison),
-                f"{ratio:.3g} x base model compute {q}")
+        return (Threshold(q.low * ratio.numerator / ratio.denominator,
+                          q.high * ratio.numerator / ratio.denominator, rule.comparison),
+                f"{ratio} x base model compute {q}")
     fallbacks = {fb.when: fb.threshold for fb in rule.fallback}
-    if base.systemic_risk is None:
-        if len(fallbacks) < 2:
-            return None, "base model compute unknown and no fallback applies"
-        lo, hi = min(fallbacks.values()), max(fallbacks.values())
-        return (Threshold(lo, hi, rule.comparison),
-                "base model compute unknown and whether it has systemic risk not given: "
+    wants = ["base_systemic_risk", "no_base_systemic_risk"] if base.systemic_risk is None else \
+        ["base_systemic_risk" if base.systemic_risk else "no_base_systemic_risk"]
+    if not all(w in fallbacks for w in wants):
+        raise _Undecidable("base model compute unknown and no fallback of this policy fits the base model"
+                           + (" (systemic_risk not given)" if base.systemic_risk is None else ""))
+    values = [fallbacks[w] for w in wants]
+    if len(values) > 1:
+        note = ("base model compute unknown and whether it has systemic risk not given: "
                 "the bound is one of the fallbacks")
-    want = "base_systemic_risk" if base.systemic_risk else "no_base_systemic_risk"
-    if want in fallbacks:
-        return (Threshold(fallbacks[want], fallbacks[want], rule.comparison),
-                f"base model compute unknown: fallback for a base {'with' if base.systemic_risk else 'without'} "
+    else:
+        note = (f"base model compute unknown: fallback for a base {'with' if base.systemic_risk else 'without'} "
                 "systemic risk")
-    return None, "base model compute unknown and no fallback applies"
+    return Threshold(min(values), max(values), rule.comparison), note
 
 
 def judge_rule(rule: Rule, config: Config, stages: list[StageResult], counted: Band) -> RuleCheck:
@@ -202,7 +210,10 @@ def judge_rule(rule: Rule, config: Config, stages: list[StageResult], counted: B
     if any(ok is False for _, ok in conditions):
         failed = [d for d, ok in conditions if ok is False]
         return RuleCheck(rule, "not-applicable", None, None, conditions, [f"condition not met: {d}" for d in failed])
-    threshold, note = _threshold(rule, config)
+    try:
+        threshold, note = _threshold(rule, config)
+    except _Undecidable as why:
+        return RuleCheck(rule, "indeterminate", None, None, conditions, [str(why)])
     reasons = [note] if note else []
     if threshold is None:
         return RuleCheck(rule, "not-applicable", None, None, conditions, reasons)

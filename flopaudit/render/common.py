@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from flopaudit.audit import CONVENTION
 from flopaudit.config.quantity import format_number
 from flopaudit.estimate.band import Band
 from flopaudit.policy.judge import PolicyCheck
+
+if TYPE_CHECKING:
+    from flopaudit.audit import AuditResult
 
 VERDICT_LABEL = {"above": "ABOVE", "below": "below", "indeterminate": "UNDECIDED",
                  "not-applicable": "not applicable"}
@@ -59,6 +65,11 @@ def compared(check: PolicyCheck) -> str:
     if check.deciding.rule.metric == "cluster_peak_flops":
         return f"{band(value)} FLOP/s" if value else "-"
     return band(value if value is not None else check.counted_flop)
+
+
+def convention(result: "AuditResult") -> str:
+    """The FLOP convention and the attention convention of one result, in one line."""
+    return f"{CONVENTION}; attention: {result.attention}"
 
 
 def summary_line(exit_code: int, checks: list[PolicyCheck], fail_on: str) -> str:

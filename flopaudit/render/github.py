@@ -48,5 +48,6 @@ def render(results: Sequence["AuditResult"]) -> str:
             for w in s.warnings:
                 out.append(annotation("warning", r.loaded.file, _line(r, "training", i),
                                       f"flopaudit: stage {s.stage.name}", w))
-        out.append(f"{c.summary_line(r.exit_code, r.checks, r.fail_on)} ({r.loaded.file}, exit {r.exit_code})")
+        out.append(f"{c.summary_line(r.exit_code, r.checks, r.fail_on)} ({r.loaded.file}, exit {r.exit_code}; "
+                   f"{c.convention(r)})")
     return "\n".join(out) + "\n"

@@ -17,6 +17,10 @@ def render(results: Sequence["AuditResult"]) -> str:
     root = ET.Element("testsuites", name="flopaudit")
     for r in results:
         suite = ET.SubElement(root, "testsuite", name=f"{r.config.model.name} ({r.loaded.file})")
+        props = ET.SubElement(suite, "properties")
+        for name, value in (("as_of", r.as_of.isoformat()), ("convention", c.convention(r)),
+                            ("attention", r.attention)):
+            ET.SubElement(props, "property", name=name, value=value)
         failures = skipped = 0
         for chk in r.checks:
             case = ET.SubElement(suite, "testcase", classname=f"flopaudit.{r.loaded.file}", name=chk.policy.id)

@@ -58,6 +58,7 @@ def render(results: Sequence["AuditResult"]) -> str:
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.loaded.file},
                                                     "region": {"startLine": pos[0], "startColumn": pos[1]}}}],
                 "properties": {"verdict": chk.verdict, "status": chk.status, "gates": chk.gates,
+                               "convention": c.convention(r),
                                "counted_flop": chk.counted_flop.as_dict(), "obligations": chk.obligations},
             })
         for i, stage in enumerate(r.stages):

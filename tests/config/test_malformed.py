@@ -38,6 +38,15 @@ CASES = [
     ("no_training_key.yaml", 1, "missing required key 'training'"),
     ("unknown_accelerator.yaml", 7, "unknown accelerator 'H100-SMX' (did you mean 'H100-SXM'?)"),
     ("duplicate_key.yaml", 4, "duplicate key 'parameters'"),
+    ("huge_number.yaml", 3, "must be finite"),
+    ("control_char.yaml", 1, "character '\\x01' is not allowed in YAML"),
+    ("as_of_not_a_date.yaml", 4, "as_of: expected a date YYYY-MM-DD, got 0"),
+    ("octal_number.yaml", 5, "write '0100' as a plain decimal number (YAML 1.1 would read it as 64)"),
+    ("empty_policies.yaml", 4, "policies: needs at least one entry"),
+    ("moe_encoder_decoder.yaml", 3, "mixture-of-experts layers are supported for family decoder and encoder"),
+    ("missing_hf_config.yaml", 3, "model.hf_config: file not found"),
+    ("rl_without_generated_tokens.yaml", 3, "needs generated_tokens"),
+    ("synthetic_without_generator.yaml", 3, "needs generator_parameters"),
 ]
 
 
@@ -70,7 +79,12 @@ def test_huge_file_is_refused_fast(tmp_path: Path) -> None:
     huge.write_text("# padding\n" * 200_000)
     proc = run_cli("check", str(huge))
     assert proc.returncode == 2
-    assert "a config is at most" in proc.stderr
+    assert "the most a config may be" in proc.stderr
+
+
+def test_dev_zero_is_refused_without_reading_it_all() -> None:
+    proc = run_cli("check", "/dev/zero")
+    assert proc.returncode == 2 and "the most a config may be" in proc.stderr
 
 
 def test_missing_file() -> None:
