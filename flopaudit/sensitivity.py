@@ -12,7 +12,6 @@ utilisation is found by bisection, each step a real audit.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -23,7 +22,6 @@ from flopaudit.config.quantity import Quantity
 from flopaudit.errors import FlopauditError
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.methods import DEFAULT_UTILIZATION, METHOD_ORDER
-from flopaudit.policy.judge import judge
 
 #: Bisection steps for a break-even utilisation (range / 2^14: finer than any published MFU).
 BISECTION_STEPS = 14
@@ -94,30 +92,15 @@ class Sensitivity:
 
 
 def baseline_method(result: AuditResult) -> str | None:
-    """The ``--method`` the result was made with (None: first available per stage).
-
-    Stages list their estimates in preference order, so a chosen method other than the first
-    available one, or a warning that the named method was unavailable, reveals it.
-    """
-    named = getattr(result, "method", None)
-    if named:
-        return named
-    for r in result.stages:
-        if r.method != r.estimates[0].method:
-            return r.method
-        for warning in r.warnings:
-            m = re.match(r"method '([^']+)' is not available", warning)
-            if m:
-                return m.group(1)
-    return None
+    """The ``--method`` the result was made with (None: first available per stage)."""
+    return result.method
 
 
 def rerun(base: AuditResult, config: Config, method: str | None) -> AuditResult:
     """The real audit of ``config``, judged against the same policies on the same date as ``base``."""
     loaded = LoadedConfig(config, base.loaded.document)
-    fresh = audit(loaded, as_of=base.as_of, method=method, fail_on=base.fail_on)
-    fresh.checks = [judge(c.policy, config, fresh.stages, base.as_of) for c in base.checks]
-    return fresh
+    return audit(loaded, policies=[c.policy for c in base.checks], as_of=base.as_of, method=method,
+                 fail_on=base.fail_on)
 
 
 def _with_stage(config: Config, index: int, **update: object) -> Config:
