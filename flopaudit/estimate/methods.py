@@ -7,7 +7,7 @@ Every method counts a multiply-add as 2 FLOP and all operations equally whatever
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flopaudit.config.kinds import GENERATION_KINDS
 from flopaudit.config.models import Architecture, ModelInfo, Stage
@@ -28,6 +28,8 @@ class Estimate:
     flop: Band
     parts: dict[str, Band]
     assumptions: tuple[str, ...]
+    #: What the figure may miss (e.g. ops the real-model counter could not price); shown in every output.
+    warnings: tuple[str, ...] = ()
 
 
 class Unavailable(Exception):
@@ -167,16 +169,19 @@ def measured(stage: Stage, ctx: Context) -> Estimate:
     if stage.kind == "merge":
         raise Unavailable("a merge has no training passes")
 
+    uncounted: list[str] = []
+
     def training() -> tuple[Band, list[str]]:
         tokens = _training_tokens(stage)
         seq = _seq_len(stage, ctx)
-        per_token, uncounted = ctx.measured_per_token(seq)  # type: ignore[misc]
-        notes = [f"{format_number(per_token)} FLOP per token counted forward+backward at sequence length {seq} "
-                 f"({ctx.attention} attention)", _tokens_note(stage)]
-        notes += [f"op ran with no formula, NOT counted: {op}" for op in uncounted]
-        return tokens * per_token, notes
+        per_token, missed = ctx.measured_per_token(seq)  # type: ignore[misc]
+        uncounted.extend(missed)
+        return tokens * per_token, [
+            f"{format_number(per_token)} FLOP per token counted forward+backward at sequence length {seq} "
+            f"({ctx.attention} attention)", _tokens_note(stage)]
 
-    return _combine("measured", stage, ctx, training)
+    estimate = _combine("measured", stage, ctx, training)
+    return replace(estimate, warnings=tuple(f"op ran with no formula, NOT counted: {op}" for op in uncounted))
 
 
 @METHODS.register("transformer")

@@ -86,7 +86,7 @@ def estimate_stage(stage: Stage, ctx: Context, method: str | None = None) -> Sta
                 f"{chosen.method} ({format_number(chosen.flop.central)}) by {ratio - 1:+.0%}, more than "
                 f"the {CROSS_CHECK_MARGIN:.0%} accuracy margin of the EU Guidelines (Annex A.2)")
     for e in made:
-        warnings += [n for n in e.assumptions if "NOT counted" in n and n not in warnings]
+        warnings += [w for w in e.warnings if w not in warnings]
     recompute = None
     if stage.recomputation and stage.kind in TRAINING_KINDS and "training" in chosen.parts:
         # Full activation recomputation re-runs one forward pass: 1/3 of forward + backward.
