@@ -160,8 +160,10 @@ def _generation(result: AuditResult, method: str | None) -> Iterator[Scenario]:
                            _with_stage(config, i, kind="fine-tuning", generator_parameters=None), method,
                            topic="generation")
         elif s.kind == "reinforcement-learning" and s.generated_tokens is not None:
-            yield Scenario(f"Rollout generation of stage '{s.name}' (counted)", "not counted",
-                           _with_stage(config, i, generated_tokens=None), method, topic="generation")
+            yield Scenario(f"Rollout generation of stage '{s.name}' (counted)",
+                           "not counted: policy training passes only",
+                           _with_stage(config, i, kind="fine-tuning", generator_parameters=None,
+                                       generated_tokens=None), method, topic="generation")
 
 
 def _base_model(result: AuditResult, method: str | None) -> Iterator[Scenario]:
@@ -195,7 +197,8 @@ def _outcome(base: AuditResult, scenario: Scenario) -> Outcome:
     try:
         fresh = rerun(base, scenario.config, scenario.method)
     except FlopauditError as exc:
-        return Outcome(scenario, None, [], error=str(exc))
+        # The modified config is flopaudit's own, not a file the user wrote: no file:line to point at.
+        return Outcome(scenario, None, [], error=exc.message)
     flips = [Flip(b.policy.id, b.verdict, a.verdict, a.deciding.counted)
              for b, a in zip(base.checks, fresh.checks, strict=True) if a.verdict != b.verdict]
     return Outcome(scenario, fresh, flips)

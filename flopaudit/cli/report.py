@@ -44,6 +44,9 @@ def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as
 
     results = [audit_file(c, policies=policies, as_of=as_of, method=method) for c in configs]
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) if timestamp else None
+    if as_of is None and all(r.config.as_of is None for r in results):
+        # Judged as of today: the reproducing command must pin that date, or a later run differs.
+        as_of = results[0].as_of
     write_report(results, output, reproduce_command(configs, output, policies, as_of, method, timestamp),
                  generated_at=generated)
     click.echo(f"Report for {len(results)} config{'s' if len(results) != 1 else ''} written to {output}")

@@ -27,6 +27,7 @@ Path_ = tuple[str | int, ...]
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _DECIMAL_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 
 
@@ -155,6 +156,9 @@ class _Builder:
             value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
             raise self.fail(f"invalid value {node.value!r}: {exc}", node) from None
+        if isinstance(value, str) and (bad := _BIDI.search(value)):
+            # Right-to-left overrides make a name display as something else (and spill into the report).
+            raise self.fail(f"bidirectional control character U+{ord(bad.group()):04X} is not allowed", node)
         if isinstance(value, dt.datetime):
             return value.date() if value.time() == dt.time(0) else value
         return value

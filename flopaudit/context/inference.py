@@ -66,7 +66,9 @@ def deployment_compute(result: "AuditResult") -> InferenceCompute | None:
     if active is None:
         return InferenceCompute(None, dep.days.central, inputs, result.total_flop,
                                 "the config gives no parameter count (model.parameters or architecture)")
-    per_token = Band.exact(2.0 * active)
+    model = result.config.model
+    # 2 FLOP per active parameter per token, with the parameter range when the config gives one.
+    per_token = Band.of(model.active) * 2.0 if model.active is not None else Band.exact(2.0 * active)
     tokens = (Band.of(dep.requests_per_day) * Band.of(dep.tokens_per_request)
               * Band.of(dep.samples_per_request) * Band.of(dep.days))
     return InferenceCompute(per_token * tokens, dep.days.central,

@@ -48,6 +48,7 @@ def margin(check: PolicyCheck) -> str:
     m, d = check.margin, check.doublings
     if m is None or d is None:
         return "-"
+    d = d if round(d, 1) != 0 else 0.0  # never "-0.0 doublings"
     if m >= 1:
         return f"{m:.3g}x over ({d:+.1f} doublings)"
     return f"{1 / m:.3g}x under ({d:+.1f} doublings)"

@@ -247,7 +247,12 @@ def side_by_side(views: Sequence[ConfigView]) -> list[tuple[Policy, str, list[Ch
         for cv in v.checks:
             first.setdefault(cv.policy.id, cv)
             rows.setdefault(cv.policy.id, [None] * len(views))[i] = cv
-    return [(first[pid].policy, c.threshold(first[pid].check), cells) for pid, cells in rows.items()]
+    out = []
+    for pid, cells in rows.items():
+        texts = {c.threshold(cv.check) for cv in cells if cv is not None}
+        # A relative or per-rule bound can differ between configs: then each cell shows its own.
+        out.append((first[pid].policy, c.threshold(first[pid].check) if len(texts) == 1 else "per config", cells))
+    return out
 
 
 def _sha256(path: Path) -> str:

@@ -47,6 +47,7 @@ CASES = [
     ("missing_hf_config.yaml", 3, "model.hf_config: file not found"),
     ("rl_without_generated_tokens.yaml", 3, "needs generated_tokens"),
     ("synthetic_without_generator.yaml", 3, "needs generator_parameters"),
+    ("bidi_override.yaml", 1, "bidirectional control character U+202E is not allowed"),
 ]
 
 

@@ -92,3 +92,16 @@ def test_every_category_is_applied_to_a_config() -> None:
     assert "671B total, 37B active" in by["mixture-of-experts"].declared
     assert "18.1" in by["mixture-of-experts"].figures[0]
     assert any("fp8" in f and "2x its bf16 peak" in f for f in by["quantization"].figures)
+
+
+def test_inference_compute_carries_the_parameter_range(tmp_path: Path) -> None:
+    from flopaudit.context.inference import deployment_compute
+    cfg = tmp_path / "range.yaml"
+    cfg.write_text("""
+model: {name: m, parameters: 40B..100B}
+training: [{name: p, kind: pretraining, tokens: 1T}]
+deployment: {requests_per_day: 1M, tokens_per_request: 1000, days: 300..400}
+""")
+    inf = deployment_compute(audit_file(cfg))
+    # 2 x 40e9 x 1e6 x 1000 x 300 = 2.4e22 .. 2 x 100e9 x 1e6 x 1000 x 400 = 8.0e22
+    assert (inf.flop.low, inf.flop.high) == (pytest.approx(2.4e22), pytest.approx(8.0e22))

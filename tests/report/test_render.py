@@ -171,3 +171,19 @@ def test_sample_reports_are_well_formed(sample_reports: dict[str, str]) -> None:
         assert not checker.errors and not checker.stack, (name, checker.errors[:3], checker.stack[:3])
         assert not [i for i, n in checker.ids.items() if n > 1], (name, "duplicate ids")
         assert html.startswith('<!DOCTYPE html>\n<html lang="en">')
+
+
+def test_side_by_side_shows_each_configs_own_threshold_when_they_differ() -> None:
+    # Llama has no base model (modifier not applicable); the fine-tune is judged against 3.8e25 / 3.
+    html = render_html([audit_file(EXAMPLES / "llama-3.1-405b.yaml"),
+                        audit_file(EXAMPLES / "downstream-finetune.yaml")], command=["flopaudit"])
+    assert "per config" in html and "threshold &gt; 1.27e25 FLOP" in html
+
+
+def test_reproduce_command_pins_the_date_a_config_left_open(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+    cfg = tmp_path / "open.yaml"
+    cfg.write_text("model: {name: m, parameters: 1B}\ntraining: [{name: p, kind: pretraining, tokens: 1B}]\n")
+    out = tmp_path / "r.html"
+    assert run_cli("report", str(cfg), "-o", str(out)).returncode == 0
+    assert f"--as-of {dt.date.today().isoformat()}" in out.read_text()

@@ -73,3 +73,14 @@ def test_scenarios_never_touch_the_original() -> None:
     verdicts = [c.verdict for c in result.checks]
     analyse(result)
     assert result.config.model_dump() == before and [c.verdict for c in result.checks] == verdicts
+
+
+def test_every_scenario_of_the_pipeline_is_a_real_audit() -> None:
+    # Dropping the RL rollouts must re-run as a plain fine-tuning stage, not fail for want of generated_tokens.
+    sens = analyse(audit_file(EXAMPLES / "pipeline-synthetic-rl.yaml"))
+    assert [o.error for o in sens.outcomes if o.error] == []
+    rollouts = next(o for o in sens.outcomes if o.scenario.assumption.startswith("Rollout generation"))
+    base = audit_file(EXAMPLES / "pipeline-synthetic-rl.yaml")
+    rl = next(s for s in base.stages if s.stage.kind == "reinforcement-learning")
+    # total without the rollouts = base total - the RL stage's generation part
+    assert rollouts.total.central == pytest.approx(base.total_flop.central - rl.chosen.parts["generation"].central)
