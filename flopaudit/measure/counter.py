@@ -136,10 +136,12 @@ class FlopAuditMode(TorchDispatchMode):
         if cached is not None:
             return cached
         name = str(func._overloadpacket)
-        if name in _TORCH_FORMULAS:
-            res = _Resolution("formula", name, _TORCH_FORMULAS[name], "torch")
-        elif name in FORMULAS:
+        # flopaudit's formula wins where both exist: it is there to correct PyTorch's
+        # (convolution_backward ignores groups in torch 2.13's weight-gradient count).
+        if name in FORMULAS:
             res = _Resolution("formula", name, _own_formula(name), "flopaudit")
+        elif name in _TORCH_FORMULAS:
+            res = _Resolution("formula", name, _TORCH_FORMULAS[name], "torch")
         elif name in ZERO_FLOP_OPS:
             res = _Resolution("zero", name, category=ZERO_FLOP_OPS[name])
         elif func.has_kernel_for_dispatch_key(torch._C.DispatchKey.CompositeImplicitAutograd):

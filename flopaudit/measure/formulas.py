@@ -21,6 +21,7 @@ tensors. This module does not import torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from math import prod
@@ -277,3 +278,39 @@ def mkldnn_linear_flop(x: Shape, weight: Shape, *args: Any, out_shape: Any = Non
                        **kwargs: Any) -> int:
     """oneDNN linear [.., k] x [n, k]^T: 2 FLOP per MAC, the bias ignored."""
     return matmul_flop(prod(x[:-1]), x[-1], weight[0])
+
+
+# --------------------------------------------------------------------------- corrections and RNNs
+
+
+@register_formula("aten.convolution_backward")
+def convolution_backward_flop(grad_out: Shape, x: Shape, w: Shape, bias_sizes: Any, stride: Any, padding: Any,
+                              dilation: Any, transposed: bool, output_padding: Any, groups: int,
+                              output_mask: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+    """Each of grad_input and grad_weight costs the forward's multiply-adds, groups included (2 FLOP each)."""
+    # The weight [C_out, C_in/groups, *k] already carries the groups; the forward visits every
+    # kernel element at every position of the non-transposed output (the input, when transposed).
+    spatial = x[2:] if transposed else grad_out[2:]
+    forward = 2 * grad_out[0] * math.prod(w) * math.prod(spatial)
+    return forward * (int(bool(output_mask[0])) + int(bool(output_mask[1])))
+
+
+def _rnn_gates(mode: int) -> int:
+    # cuDNN/mkldnn mode numbers: 0 RNN_RELU, 1 RNN_TANH, 2 LSTM, 3 GRU
+    return {0: 1, 1: 1, 2: 4, 3: 3}.get(int(mode), 4)
+
+
+@register_formula("aten.mkldnn_rnn_layer")
+def mkldnn_rnn_layer_flop(x: Shape, w0: Shape, w1: Shape, *args: Any, out_shape: Any = None,
+                          **kwargs: Any) -> int:
+    """One RNN/LSTM/GRU layer and direction: 2 FLOP per multiply-add of the input and hidden projections per step."""
+    # x [T, B, I] (or [B, T, I]); w0 [gates*H, I], w1 [gates*H, H]: per step B x (w0 + w1) MACs.
+    steps_times_batch = x[0] * x[1]
+    return 2 * steps_times_batch * (math.prod(w0) + math.prod(w1))
+
+
+@register_formula("aten.mkldnn_rnn_layer_backward")
+def mkldnn_rnn_layer_backward_flop(x: Shape, w1: Shape, w2: Shape, *args: Any, out_shape: Any = None,
+                                   **kwargs: Any) -> int:
+    """Backward of one RNN layer: input, hidden and weight gradients, 2 x the forward's multiply-adds."""
+    return 2 * mkldnn_rnn_layer_flop(x, w1, w2)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from flopaudit.errors import MeasureError
+from flopaudit.errors import MeasureError, ModelSourceError
 from flopaudit.measure import sources
 from flopaudit.measure.counter import BACKWARD, FORWARD, FlopAuditMode
 from flopaudit.measure.result import ProfileResult
@@ -48,13 +48,25 @@ class Counts:
 # --------------------------------------------------------------------------- running a step
 
 
+def _call_model(built: sources.BuiltModel) -> Any:
+    """Run the model's forward; its own failures are input errors (exit 2), never internal ones."""
+    try:
+        return built.forward()
+    except (MeasureError, ModelSourceError):
+        raise
+    except Exception as exc:
+        raise MeasureError(f"{built.name} failed in its forward pass: {type(exc).__name__}: {exc}",
+                           hint="the counter feeds token ids of shape [batch, seq_len]; "
+                                "models that need other inputs are not supported yet") from exc
+
+
 def forward_output(built: sources.BuiltModel, *, grad: bool) -> torch.Tensor | None:
     """Run the forward pass; with ``grad`` return the output tensor to differentiate."""
     if not grad:
         with torch.no_grad():
-            built.forward()
+            _call_model(built)
         return None
-    target = pick_output(built.forward())
+    target = pick_output(_call_model(built))
     if not target.requires_grad:
         raise MeasureError(f"the output of {built.name} does not require grad, so no backward pass "
                            "can be measured", hint="count the forward only (--no-backward)")

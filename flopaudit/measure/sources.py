@@ -246,9 +246,20 @@ def _hub_offline() -> Iterator[None]:
     """Make sure nothing reaches the Hugging Face Hub while a model is built."""
     saved = {key: os.environ.get(key) for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     os.environ.update({key: "1" for key in saved})
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import: set its constant too, or remote code
+    # named in a config's auto_map ("org/repo--module.Class") would still be fetched.
+    patched: list[tuple[Any, str, Any]] = []
+    for module_name in ("huggingface_hub.constants", "transformers.utils.hub"):
+        module = sys.modules.get(module_name)
+        for attr in ("HF_HUB_OFFLINE", "_is_offline_mode"):
+            if module is not None and hasattr(module, attr) and isinstance(getattr(module, attr), bool):
+                patched.append((module, attr, getattr(module, attr)))
+                setattr(module, attr, True)
     try:
         yield
     finally:
+        for module, attr, value in patched:
+            setattr(module, attr, value)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -285,8 +296,9 @@ def load_factory(spec: str) -> Callable[[], Any]:
         sys.path.insert(0, os.getcwd())
     try:
         obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ModelSourceError(f"cannot import {module_name!r} for factory {spec!r}: {exc}") from exc
+    except Exception as exc:
+        raise ModelSourceError(f"cannot import {module_name!r} for factory {spec!r}: "
+                               f"{type(exc).__name__}: {exc}") from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)

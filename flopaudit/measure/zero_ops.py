@@ -34,7 +34,8 @@ _VIEW = """
     reshape select slice split split_with_sizes squeeze swapaxes t transpose unbind unflatten
     unfold unsqueeze unsafe_split unsafe_split_with_sizes view view_as view_as_complex view_as_real
     _reshape_alias _unsafe_view chunk tensor_split flatten detach _conj _neg_view _fw_primal
-    _make_dual _unpack_dual resolve_conj resolve_neg lift_fresh_copy
+    _make_dual _unpack_dual resolve_conj resolve_neg lift_fresh_copy transpose_ squeeze_ unsqueeze_ t_
+    as_strided_ swapaxes_ swapdims_
 """
 _MEMORY = """
     _to_copy clone contiguous copy copy_ empty empty_like empty_strided new_empty new_empty_strided

@@ -95,3 +95,13 @@ def test_user_mistakes_exit_2_without_traceback(args: list[str], message: str) -
     done = run_cli("profile", *args)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_model_that_needs_other_inputs_is_an_input_error(tmp_path: Path) -> None:
+    # An encoder-decoder (T5) needs decoder inputs as well: exit 2 with the reason, no "internal error".
+    cfg = tmp_path / "config.json"
+    cfg.write_text('{"model_type": "t5", "d_model": 64, "d_ff": 128, "num_layers": 2, "num_heads": 4, '
+                   '"d_kv": 16, "vocab_size": 100}')
+    proc = run_cli("profile", "--hf-config", str(cfg), "--seq-len", "16")
+    assert proc.returncode == 2
+    assert "failed in its forward pass" in proc.stderr and "internal error" not in proc.stderr

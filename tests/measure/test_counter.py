@@ -219,3 +219,27 @@ def test_transformers_grouped_mm_fallback_op_is_counted() -> None:
     assert dict(mode.tally.by_operator[FORWARD]) == {"transformers.grouped_mm_fallback": 768}
     assert dict(mode.tally.by_operator[BACKWARD]) == {"transformers.grouped_mm_fallback_backward": 1_536}
     assert dict(mode.tally.uncounted) == {}
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4, 8])
+def test_grouped_convolution_backward_counts_each_gradient_once(groups: int) -> None:
+    # Forward of conv2d x[2,8,10,10] * w[16, 8/g, 3, 3] (no padding -> 8x8 out):
+    # 2 x 2 x 16 x (8/g) x 9 x 64 FLOP. grad_input and grad_weight each cost the same, so
+    # backward / forward = 2 whatever the groups (PyTorch 2.13's own formula gives 1 + g).
+    x = torch.randn(2, 8, 10, 10, requires_grad=True)
+    w = torch.randn(16, 8 // groups, 3, 3, requires_grad=True)
+    mode = count(lambda: torch.nn.functional.conv2d(x, w, groups=groups).sum().backward())
+    forward = 2 * 2 * 16 * (8 // groups) * 9 * 64
+    assert mode.tally.total(FORWARD) == forward
+    assert mode.tally.total(BACKWARD) == 2 * forward
+
+
+def test_lstm_on_cpu_is_counted_not_zero() -> None:
+    # 1 layer, T=8, B=2, I=16, H=32: per step B x (4H x I + 4H x H) = 2 x (2048 + 4096) = 12,288 MACs;
+    # x 8 steps = 98,304 MACs = 196,608 FLOP forward; backward 2 x forward = 393,216.
+    lstm = torch.nn.LSTM(16, 32)
+    x = torch.randn(8, 2, 16, requires_grad=True)
+    mode = count(lambda: lstm(x)[0].sum().backward())
+    assert dict(mode.tally.uncounted) == {}
+    assert mode.tally.total(FORWARD) == 196_608
+    assert mode.tally.total(BACKWARD) == 393_216
