@@ -92,6 +92,13 @@ def max_positions(source: ModelSource) -> int | None:
     if source.hf_config is None:
         return None
     try:
+        # The config class fills in defaults the file leaves out (BERT: 512 positions).
+        config = load_hf_config(Path(source.hf_config), trust_remote_code=source.trust_remote_code)
+        return next((getattr(config, n) for n in _MAX_POSITION_NAMES
+                     if isinstance(getattr(config, n, None), int) and getattr(config, n) > 0), None)
+    except (ModelSourceError, MissingDependencyError):
+        pass
+    try:
         data = json.loads(Path(source.hf_config).read_text())
     except (OSError, ValueError):
         return None

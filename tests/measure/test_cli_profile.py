@@ -105,3 +105,14 @@ def test_a_model_that_needs_other_inputs_is_an_input_error(tmp_path: Path) -> No
     proc = run_cli("profile", "--hf-config", str(cfg), "--seq-len", "16")
     assert proc.returncode == 2
     assert "failed in its forward pass" in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_default_seq_len_is_capped_by_the_config_class_defaults(tmp_path: Path) -> None:
+    # BERT's config.json without max_position_embeddings: the BertConfig default (512) caps --seq-len.
+    data = json.loads((HF_CONFIGS / "bert-large-uncased.json").read_text())
+    data.pop("max_position_embeddings", None)
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(data))
+    proc = run_cli("profile", "--hf-config", str(cfg), "--no-backward", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["seq_len"] == 512
