@@ -154,15 +154,13 @@ def measured_counter(loaded: LoadedConfig) -> Callable[[int], tuple[float, list[
         raise loaded.error(f"file not found: {hf}", "model", "hf_config")
     source = ModelSource(hf_config=Path(hf) if hf else None, factory=model.factory,
                          factory_input=model.factory_input)
-    cache: dict[int, tuple[float, list[str]]] = {}
 
     def per_token(seq_len: int) -> tuple[float, list[str]]:
-        if seq_len not in cache:
-            result = train_flop_per_token(source, seq_len=seq_len, attention=loaded.config.counting.attention)
-            uncounted = [f"{e['op']} ({e['calls']} calls, {e.get('share_of_calls', 0):.2%} of the op calls)"
-                         for e in result.uncounted_ops]
-            cache[seq_len] = (float(result.flop_per_token_train), uncounted)
-        return cache[seq_len]
+        # train_flop_per_token caches its counts per source and sequence length.
+        result = train_flop_per_token(source, seq_len=seq_len, attention=loaded.config.counting.attention)
+        uncounted = [f"{e['op']} ({e['calls']} calls, {e.get('share_of_calls', 0):.2%} of the op calls)"
+                     for e in result.uncounted_ops]
+        return float(result.flop_per_token_train), uncounted
 
     return per_token
 

@@ -91,11 +91,6 @@ class Sensitivity:
                 if f.policy == policy and f.before == "indeterminate" and f.after in ("above", "below")]
 
 
-def baseline_method(result: AuditResult) -> str | None:
-    """The ``--method`` the result was made with (None: first available per stage)."""
-    return result.method
-
-
 def rerun(base: AuditResult, config: Config, method: str | None) -> AuditResult:
     """The real audit of ``config``, judged against the same policies on the same date as ``base``."""
     loaded = LoadedConfig(config, base.loaded.document)
@@ -237,7 +232,7 @@ def _break_evens(base: AuditResult, outcomes: list[Outcome]) -> list[BreakEven]:
 
 def analyse(result: AuditResult) -> Sensitivity:
     """Run every scenario for one audited config."""
-    method = baseline_method(result)
+    method = result.method  # the --method of the baseline (None: first available per stage)
     outcomes = [_outcome(result, s) for gen in GENERATORS for s in gen(result, method)]
     return Sensitivity(method, outcomes, _break_evens(result, outcomes))
 

@@ -43,9 +43,7 @@ def field_path(path: tuple[Any, ...] | list[Any]) -> str:
 
 def load_config(path: str | Path) -> LoadedConfig:
     """Read and validate a config file; raise :class:`ConfigError` naming the file, line and field."""
-    doc = load_yaml(Path(path), ConfigError)
-    doc.file = str(path)
-    return validate_document(doc)
+    return validate_document(load_yaml(Path(path), ConfigError))
 
 
 def load_config_text(text: str, name: str = "<string>") -> LoadedConfig:

@@ -164,7 +164,7 @@ def evaluate_condition(cond: Condition, config: Config) -> tuple[str, bool | Non
     return ("base model has no systemic risk", None if risk is None else bool(base) and not risk)
 
 
-def _metric_value(rule: Rule, config: Config, stages: list[StageResult], counted: Band) -> Band | None:
+def _metric_value(rule: Rule, stages: list[StageResult], counted: Band) -> Band | None:
     if rule.metric == "cluster_peak_flops":
         return cluster_peak(stages)
     return counted
@@ -217,7 +217,7 @@ def judge_rule(rule: Rule, config: Config, stages: list[StageResult], counted: B
     reasons = [note] if note else []
     if threshold is None:
         return RuleCheck(rule, "not-applicable", None, None, conditions, reasons)
-    value = _metric_value(rule, config, stages, counted)
+    value = _metric_value(rule, stages, counted)
     if value is None:
         return RuleCheck(rule, "indeterminate", None, threshold, conditions,
                          reasons + ["no stage gives hardware with a device count"])
