@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flopaudit import __version__
+from flopaudit import __version__, notices
 from flopaudit.config.loader import LoadedConfig, load_config
-from flopaudit.errors import ConfigError, MeasureError, ModelSourceError
+from flopaudit.config.paths import config_file
+from flopaudit.errors import ConfigError, MeasureError, ModelSourceError, PolicyError
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.methods import METHOD_ORDER, Context, Unavailable
 from flopaudit.estimate.stage import StageResult, estimate_stage
@@ -36,6 +37,8 @@ class AuditResult:
     fail_on: str
     #: The method asked for with ``--method`` (None: each stage's first available).
     method: str | None = None
+    #: What the config or the command did to its own gate (see :mod:`flopaudit.notices`).
+    notices: list[notices.Notice] = field(default_factory=list)
 
     @property
     def config(self):  # noqa: ANN201 - the pydantic Config
@@ -88,6 +91,7 @@ class AuditResult:
             "stages": [_stage_dict(r) for r in self.stages],
             "total_flop": self.total_flop.as_dict(),
             "checks": [_check_dict(c) for c in self.checks],
+            "notices": [n.as_dict() for n in self.notices],
             "exit_code": self.exit_code,
         }
 
@@ -120,13 +124,27 @@ def _check_dict(c: PolicyCheck) -> dict[str, Any]:
         "conditions": [{"condition": text, "holds": ok} for text, ok in d.conditions],
         "reasons": c.reasons, "obligations": c.obligations,
         "citation": {"label": p.citations[0].label, "url": p.citations[0].url, "locator": d.rule.citation},
+        "overrides": p.overrides, "policy_file": p.source if p.overrides else None,
     }
 
 
 def select_policies(loaded: LoadedConfig, refs: Sequence[str | Policy] = ()) -> list[Policy]:
-    """Policies to judge: ``refs`` (ids, files or Policy objects) if given, else the config's list, else every built-in."""
+    """Policies to judge: ``refs`` (ids, files or Policy objects) if given, else the config's list, else every built-in.
+
+    Two policies that would be judged under one id (a built-in and a file overriding it, or the
+    same id twice) are refused: one of them would silently hide the other.
+    """
     if refs:
-        return [r if isinstance(r, Policy) else resolve_policy(r) for r in refs]
+        chosen = [r if isinstance(r, Policy) else resolve_policy(r) for r in refs]
+        seen: dict[str, Policy] = {}
+        for p in chosen:
+            for key in {p.id, p.overrides or p.id}:
+                if key in seen and seen[key] is not p:
+                    other = seen[key]
+                    raise PolicyError(f"two policies stand for '{key}': {_origin(other)} and {_origin(p)}; "
+                                      "give one of them", file=p.source)
+                seen[key] = p
+        return chosen
     builtins = builtin_policies()
     ids = loaded.config.policies
     if ids is None:
@@ -136,23 +154,46 @@ def select_policies(loaded: LoadedConfig, refs: Sequence[str | Policy] = ()) -> 
         if pid not in builtins:
             raise loaded.error(f"unknown policy '{pid}'{did_you_mean(pid, builtins)}; "
                                f"built-in: {', '.join(builtins)}", "policies", i)
+        if pid in ids[:i]:
+            raise loaded.error(f"policy '{pid}' is listed twice", "policies", i)
         out.append(builtins[pid])
     return out
 
 
-def measured_counter(loaded: LoadedConfig) -> Callable[[int], tuple[float, list[str]]] | None:
+def _origin(p: Policy) -> str:
+    if p.source and p.overrides:
+        return f"{p.source} (overrides {p.overrides})"
+    return p.source or f"built-in {p.id}"
+
+
+def gate_notices(loaded: LoadedConfig, stages: Sequence[StageResult], checks: Sequence[PolicyCheck],
+                 *, date: dt.date, today: dt.date, as_of_source: str | None,
+                 policies_from_command: bool) -> list[notices.Notice]:
+    """Everything the config (or the command) did to narrow its own gate, in a fixed order."""
+    builtins = builtin_policies()
+    out: list[notices.Notice] = []
+    if not policies_from_command:
+        out += notices.excluded_policies(loaded, list(builtins))
+    out += notices.policy_overrides([c.policy for c in checks], builtins)
+    out += notices.as_of(loaded, date, today, as_of_source)
+    out += notices.stages_not_counted(loaded, stages, checks)
+    return out
+
+
+def measured_counter(loaded: LoadedConfig, *, allow_outside_paths: bool = False
+                     ) -> Callable[[int], tuple[float, list[str]]] | None:
     """seq_len -> (counted train FLOP per token, uncounted ops) of the config's real model; None without one."""
     model = loaded.config.model
     if model.hf_config is None and model.factory is None:
         return None
     from flopaudit.measure import ModelSource, train_flop_per_token  # torch only when asked for
 
-    hf = model.hf_config
-    if hf is not None and not Path(hf).is_absolute():
-        hf = str(Path(loaded.file).resolve().parent / hf)
-    if hf is not None and not Path(hf).is_file():
-        raise loaded.error(f"file not found: {hf}", "model", "hf_config")
-    source = ModelSource(hf_config=Path(hf) if hf else None, factory=model.factory,
+    hf: Path | None = None
+    if model.hf_config is not None:
+        hf, why = config_file(model.hf_config, loaded.file, allow_outside=allow_outside_paths)
+        if why is not None:
+            raise loaded.error(why, "model", "hf_config")
+    source = ModelSource(hf_config=hf, factory=model.factory,
                          factory_input=model.factory_input)
 
     def per_token(seq_len: int) -> tuple[float, list[str]]:
@@ -165,9 +206,30 @@ def measured_counter(loaded: LoadedConfig) -> Callable[[int], tuple[float, list[
     return per_token
 
 
+def enforce_locks(loaded: LoadedConfig, locked: Collection[str], settings_file: str | None) -> None:
+    """Refuse a config that sets what the project settings lock (``lock = ["policies", "as-of"]``)."""
+    from flopaudit.config.settings import LOCKABLE
+
+    data = loaded.document.data if isinstance(loaded.document.data, dict) else {}
+    for item in sorted(locked):
+        key = LOCKABLE[item]
+        if key in data:
+            raise loaded.error(f"locked by the project settings ({settings_file or 'lock'}): a config may not set "
+                               f"'{key}'; remove it (the settings decide {item})", key)
+
+
 def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of: dt.date | None = None,
-          method: str | None = None, fail_on: str = "indeterminate") -> AuditResult:
-    """Estimate every stage and judge every selected policy for one loaded config."""
+          method: str | None = None, fail_on: str = "indeterminate", today: dt.date | None = None,
+          as_of_source: str = "--as-of", locked: Collection[str] = (), settings_file: str | None = None,
+          allow_outside_paths: bool = False) -> AuditResult:
+    """Estimate every stage and judge every selected policy for one loaded config.
+
+    ``today`` (default: the system date) is what an as-of date is compared with for its notice;
+    ``as_of_source`` says where ``as_of`` came from. ``locked`` (from project settings, see
+    :mod:`flopaudit.config.settings`) names what the config may not set itself.
+    ``allow_outside_paths`` lets the config name files outside its repository root.
+    """
+    enforce_locks(loaded, locked, settings_file)
     if method is not None and method not in METHOD_ORDER:
         raise ConfigError(f"unknown method '{method}'{did_you_mean(method, METHOD_ORDER)}; "
                           f"known: {', '.join(METHOD_ORDER)}")
@@ -176,7 +238,8 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     config = loaded.config
     date = as_of or config.as_of or dt.date.today()
     selected = select_policies(loaded, policies)
-    ctx = Context(config.model, config.counting.attention, measured_counter(loaded))
+    ctx = Context(config.model, config.counting.attention,
+                  measured_counter(loaded, allow_outside_paths=allow_outside_paths))
     stages = []
     source_key = "hf_config" if config.model.hf_config is not None else "factory"
     for i, stage in enumerate(config.training):
@@ -188,7 +251,10 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
             # The real model could not be built or counted: point at the config line that names it.
             raise loaded.error(exc.message, "model", source_key, cls=type(exc)) from None
     checks = [judge(p, config, stages, date) for p in selected]
-    return AuditResult(loaded, stages, checks, date, fail_on, method)
+    found = gate_notices(loaded, stages, checks, date=date, today=today or dt.date.today(),
+                         as_of_source=as_of_source if as_of is not None else None,
+                         policies_from_command=bool(policies))
+    return AuditResult(loaded, stages, checks, date, fail_on, method, found)
 
 
 def audit_file(path: str | Path, **kwargs: Any) -> AuditResult:
@@ -196,4 +262,5 @@ def audit_file(path: str | Path, **kwargs: Any) -> AuditResult:
     return audit(load_config(path), **kwargs)
 
 
-__all__ = ["CONVENTION", "FAIL_ON", "AuditResult", "audit", "audit_file", "measured_counter", "select_policies"]
+__all__ = ["CONVENTION", "FAIL_ON", "AuditResult", "audit", "audit_file", "enforce_locks", "gate_notices", "measured_counter",
+           "select_policies"]

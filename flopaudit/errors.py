@@ -9,6 +9,7 @@ message`` (no traceback); exit code 1 is reserved for a crossed policy threshold
     FlopauditError                  anything flopaudit reports as "could not be judged"
     ├── InputError                  a user input is wrong; carries its file and place
     │   ├── ConfigError             a training-run config (YAML) is invalid
+    │   │   └── SettingsError       project settings ([tool.flopaudit], .flopaudit.yaml) are invalid
     │   ├── PolicyError             a policy file or policy id is invalid
     │   └── ModelSourceError        an hf_config / factory / module cannot be built
     ├── MissingDependencyError      an optional extra (measure, hf) is not installed
@@ -55,6 +56,10 @@ class InputError(FlopauditError):
 
 class ConfigError(InputError):
     """A training-run config is invalid (YAML, schema or values)."""
+
+
+class SettingsError(ConfigError):
+    """Project settings (``[tool.flopaudit]`` or ``.flopaudit.yaml``) are invalid."""
 
 
 class PolicyError(InputError):

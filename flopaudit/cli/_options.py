@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -25,7 +25,10 @@ def parse_date(value: str | None, param_hint: str = "--as-of") -> dt.date | None
 
 
 def audit_options(fn: F) -> F:
-    """``--policy``, ``--as-of`` and ``--method``: what decides an audit besides the config."""
+    """``--policy``, ``--as-of``, ``--method``, ``--allow-outside-paths``: what decides an audit besides the config."""
+    fn = click.option("--allow-outside-paths", is_flag=True,
+                      help="Let a config name files (hf_config ...) outside its repository root; "
+                           "also the project setting allow-outside-paths.")(fn)
     fn = click.option("--method", type=click.Choice(METHODS),
                       help="Use this method for each stage where it applies (default: the first available).")(fn)
     fn = click.option("--as-of", callback=lambda _c, _p, v: parse_date(v), metavar="DATE",
@@ -34,3 +37,22 @@ def audit_options(fn: F) -> F:
                       help="Judge this policy (built-in id or policy file); repeatable. "
                            "Default: the config's list, else every built-in.")(fn)
     return fn
+
+
+def audit_settings(config: str, *, policies: tuple[str, ...], as_of: dt.date | None, method: str | None,
+                   allow_outside_paths: bool, fail_on: str | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``audit_file`` for one config: its project settings, overridden by the flags given."""
+    from flopaudit.config.settings import find_settings
+
+    s = find_settings(config)
+    where = f"project settings {s.file}" if s.file else "--as-of"
+    return {
+        "policies": policies or s.policies,
+        "as_of": as_of or s.as_of,
+        "as_of_source": "--as-of" if as_of is not None else where,
+        "method": method or s.method,
+        "fail_on": fail_on or s.fail_on or "indeterminate",
+        "locked": s.lock,
+        "settings_file": s.file,
+        "allow_outside_paths": allow_outside_paths or s.allow_outside_paths,
+    }

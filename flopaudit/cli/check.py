@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from flopaudit.cli._options import audit_options
+from flopaudit.cli._options import audit_options, audit_settings
 from flopaudit.cli._output import FORMATS, emit
 
 
@@ -18,16 +18,23 @@ from flopaudit.cli._output import FORMATS, emit
               help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write output to FILE.")
 @audit_options
-@click.option("--fail-on", type=click.Choice(["above", "indeterminate", "never"]), default="indeterminate",
-              show_default=True, help="Which verdicts of a policy in force fail the gate (exit 1).")
+@click.option("--fail-on", type=click.Choice(["above", "indeterminate", "never"]), default=None,
+              help="Which verdicts of a policy in force fail the gate (exit 1). "
+                   "Default: the project setting fail-on, else indeterminate.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML risk report to this file.")
 def check(configs: tuple[str, ...], fmt: str, output: Path | None, policies: tuple[str, ...],
-          as_of: dt.date | None, method: str | None, fail_on: str, report_path: Path | None) -> None:
-    """Estimate every stage of each CONFIG, judge every policy, and exit 0, 1 or 2."""
+          as_of: dt.date | None, method: str | None, allow_outside_paths: bool, fail_on: str | None,
+          report_path: Path | None) -> None:
+    """Estimate every stage of each CONFIG, judge every policy, and exit 0, 1 or 2.
+
+    Project settings ([tool.flopaudit] in pyproject.toml, or .flopaudit.yaml, from the config's
+    folder up to the repository root) give defaults; the flags override them.
+    """
     from flopaudit.audit import audit_file
 
-    results = [audit_file(c, policies=policies, as_of=as_of, method=method, fail_on=fail_on) for c in configs]
+    results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method, fail_on=fail_on,
+                                              allow_outside_paths=allow_outside_paths)) for c in configs]
     emit(fmt, results, output)
     if report_path is not None:
         from flopaudit.render.html import write_report

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from flopaudit.cli._options import audit_options
+from flopaudit.cli._options import audit_options, audit_settings
 
 
 def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
@@ -37,12 +37,13 @@ def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[st
 @click.option("--timestamp", is_flag=True,
               help="Record the time of writing (UTC). Without it the same inputs give the same bytes.")
 def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
-           method: str | None, timestamp: bool) -> None:
+           method: str | None, allow_outside_paths: bool, timestamp: bool) -> None:
     """Write a self-contained HTML risk report for one CONFIG, or several side by side."""
     from flopaudit.audit import audit_file
     from flopaudit.render.html import write_report
 
-    results = [audit_file(c, policies=policies, as_of=as_of, method=method) for c in configs]
+    results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
+                                              allow_outside_paths=allow_outside_paths)) for c in configs]
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) if timestamp else None
     if as_of is None and all(r.config.as_of is None for r in results):
         # Judged as of today: the reproducing command must pin that date, or a later run differs.

@@ -51,7 +51,11 @@ class YamlDocument:
 
 
 def read_text(path: Path, error: type[InputError] = InputError) -> str:
-    """Read a small UTF-8 text file, refusing missing, huge and binary files with a clear message."""
+    """Read a small UTF-8 text file, refusing missing, huge, binary and non-regular files with a clear message."""
+    from flopaudit.config.paths import regular_file
+
+    # A FIFO would block open() forever and a device never ends: only regular files are opened.
+    regular_file(path, error, limit=MAX_BYTES, what="config file" if error.__name__ == "ConfigError" else "file")
     try:
         with path.open("rb") as fh:  # never more than the limit: /dev/zero must not fill memory
             raw = fh.read(MAX_BYTES + 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -22,13 +23,18 @@ def builtin_dir() -> Path:
     return packaged if packaged.is_dir() else _PACKAGE.parent / "policies"
 
 
-def load_policy_file(path: str | Path) -> Policy:
-    """Read and validate one policy file; :class:`PolicyError` at the offending line."""
+def load_policy_file(path: str | Path, *, builtin: bool = False) -> Policy:
+    """Read and validate one policy file; :class:`PolicyError` at the offending line.
+
+    A file that is not built in may reuse a built-in id only if it says ``overrides: <that id>``,
+    and ``overrides`` must name a built-in policy: a custom file can never silently stand in for
+    the policy a reader expects.
+    """
     doc = load_yaml(Path(path), PolicyError)
     if not isinstance(doc.data, dict):
         raise PolicyError("a policy file must be a mapping (see 'flopaudit schema policy')", file=path, line=1)
     try:
-        return Policy.model_validate(doc.data)
+        policy = Policy.model_validate(doc.data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
@@ -39,6 +45,29 @@ def load_policy_file(path: str | Path) -> Policy:
         elif err["type"] == "missing":
             msg = f"missing required key '{loc[-1]}'"
         raise PolicyError(f"{field_path(loc)}: {msg}" if loc else msg, file=path, line=line, column=col) from None
+    if builtin:
+        if policy.overrides is not None:
+            raise PolicyError("a built-in policy cannot override another", file=path)
+    else:
+        _check_override(policy, doc.position, path)
+    policy._source = str(path)
+    return policy
+
+
+def _check_override(policy: Policy, position: Callable[[tuple[str, ...]], tuple[int, int] | None],
+                    path: str | Path) -> None:
+    """Refuse a custom file that reuses a built-in id without ``overrides``, or overrides an unknown id."""
+    builtins = builtin_policies()
+    if policy.overrides is not None and policy.overrides not in builtins:
+        line, col = position(("overrides",)) or (None, None)
+        raise PolicyError(f"overrides: '{policy.overrides}' is not a built-in policy"
+                          f"{did_you_mean(policy.overrides, builtins)}; built-in: {', '.join(builtins)}",
+                          file=path, line=line, column=col)
+    if policy.id in builtins and policy.overrides != policy.id:
+        line, col = position(("id",)) or (None, None)
+        raise PolicyError(f"id: '{policy.id}' is the id of a built-in policy; a file that replaces it must say "
+                          f"'overrides: {policy.id}' (and every output will name the override), "
+                          "or use an id of its own", file=path, line=line, column=col)
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,7 +75,7 @@ def builtin_policies() -> dict[str, Policy]:
     """Every built-in policy by id, in file-name order; a file named unlike its id is an error."""
     out: dict[str, Policy] = {}
     for path in sorted(builtin_dir().glob("*.yaml")):
-        policy = load_policy_file(path)
+        policy = load_policy_file(path, builtin=True)
         if policy.id != path.stem:
             raise PolicyError(f"policy id '{policy.id}' does not match its file name", file=path)
         out[policy.id] = policy
@@ -60,6 +89,8 @@ def resolve_policy(ref: str) -> Policy:
         return builtins[ref]
     path = Path(ref)
     if path.suffix in (".yaml", ".yml") or path.exists():
-        return load_policy_file(path)
+        # A built-in file named by its path is the built-in policy, not an override of it.
+        builtin = path.resolve().parent == builtin_dir().resolve()
+        return load_policy_file(path, builtin=builtin)
     raise PolicyError(f"unknown policy '{ref}'{did_you_mean(ref, builtins)}; "
                       f"built-in: {', '.join(builtins)}; or give a policy file path")

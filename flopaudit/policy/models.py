@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from flopaudit.config.kinds import STAGE_KINDS
 
@@ -210,6 +210,16 @@ class Policy(_Strict):
     unverified: list[str] = Field(default_factory=list,
                                   description="Facts in this file not checked against the primary text")
     notes: list[str] = Field(default_factory=list)
+    overrides: str | None = Field(
+        default=None, description="The id of the built-in policy this file replaces; a file reusing a "
+                                  "built-in id is refused without it, and every output names the override")
+    #: The file the policy was read from (None for a policy built in code).
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The policy file this policy was read from."""
+        return self._source
 
     @model_validator(mode="after")
     def _has_primary(self) -> "Policy":

@@ -73,6 +73,14 @@ def convention(result: "AuditResult") -> str:
     return f"{CONVENTION}; attention: {result.attention}"
 
 
+def notice_lines(result: "AuditResult") -> list[str]:
+    """``file:line: message`` for each notice: what the config or the command did to its own gate."""
+    return [n.text() for n in result.notices]
+
+
+NOTICES_TITLE = "Gate narrowed or changed (notices)"
+
+
 def summary_line(exit_code: int, checks: list[PolicyCheck], fail_on: str) -> str:
     """One line that says why the gate passed or failed."""
     crossed = [c.policy.id for c in checks if c.gates and c.verdict == "above"]
@@ -88,5 +96,5 @@ def summary_line(exit_code: int, checks: list[PolicyCheck], fail_on: str) -> str
     return "FAIL: " + "; ".join(parts)
 
 
-__all__ = ["VERDICT_LABEL", "band", "compared", "flop", "format_number", "margin", "status",
+__all__ = ["NOTICES_TITLE", "VERDICT_LABEL", "band", "compared", "flop", "format_number", "margin", "notice_lines", "status",
            "summary_line", "threshold"]

@@ -44,6 +44,9 @@ def render(results: Sequence["AuditResult"]) -> str:
                 msg += "\nObligations: " + "; ".join(chk.obligation_ids)
             out.append(annotation(level, r.loaded.file, _line(r, "model", "name"),
                                   f"{chk.policy.id}: {chk.policy.short_name}", msg))
+        for n in r.notices:
+            out.append(annotation("warning", n.file or r.loaded.file, n.line or 1, f"flopaudit: {n.code}",
+                                  n.message))
         for i, s in enumerate(r.stages):
             for w in s.warnings:
                 out.append(annotation("warning", r.loaded.file, _line(r, "training", i),

@@ -302,7 +302,7 @@ def render_html(results: Sequence["AuditResult"], command: Sequence[str] = ("flo
         views=views, side_by_side=side_by_side(views), title="flopaudit risk report: " + "; ".join(names),
         css=Markup(css), style_hash=style_hash,
         chart=chart(views), catalogue=efficiency.catalogue(), references=reference.reference_models(),
-        policies=_policies(views), version=__version__, command=shlex.join(command), convention=CONVENTION,
+        policies=_policies(views), version=__version__, command=shlex.join(command), convention=CONVENTION, notices_title=c.NOTICES_TITLE,
         hooker=HOOKER, generated_at=generated_at.isoformat(timespec="seconds") if generated_at else None,
         data_files=[(p.name, _sha256(p)) for p in (reference.DATA_FILE, efficiency.DATA_FILE)])
 

@@ -42,7 +42,9 @@ def render(results: Sequence["AuditResult"]) -> str:
             else:
                 out = ET.SubElement(case, "system-out")
                 out.text = detail
-        warnings = [f"{s.stage.name}: {w}" for s in r.stages for w in s.warnings]
+        for n in r.notices:
+            ET.SubElement(props, "property", name=f"notice:{n.code}", value=n.text())
+        warnings = c.notice_lines(r) + [f"{s.stage.name}: {w}" for s in r.stages for w in s.warnings]
         if warnings:
             ET.SubElement(suite, "system-err").text = "\n".join(warnings)
         suite.set("tests", str(len(r.checks)))

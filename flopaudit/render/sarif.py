@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from flopaudit import __version__
 from flopaudit.audit import CONVENTION
+from flopaudit.notices import CODES
 from flopaudit.render import common as c
 
 if TYPE_CHECKING:
@@ -23,6 +24,13 @@ STAGE_RULE: dict[str, Any] = {
                                 "an op ran that the counter could not price, or an asked-for method did not apply."},
     "help": {"text": f"Convention: {CONVENTION}."},
 }
+def notice_rule(code: str) -> dict[str, Any]:
+    """The SARIF rule of one notice code (what a config or command did to its own gate)."""
+    return {"id": f"notice/{code}", "name": f"Gate notice: {code}", "shortDescription": {"text": CODES[code]},
+            "fullDescription": {"text": CODES[code] + " Every output of flopaudit names it."},
+            "help": {"text": f"Convention: {CONVENTION}."}}
+
+
 _KIND = {"above": "fail", "indeterminate": "review", "below": "pass", "not-applicable": "notApplicable"}
 
 
@@ -60,6 +68,16 @@ def render(results: Sequence["AuditResult"]) -> str:
                 "properties": {"verdict": chk.verdict, "status": chk.status, "gates": chk.gates,
                                "convention": c.convention(r),
                                "counted_flop": chk.counted_flop.as_dict(), "obligations": chk.obligations},
+            })
+        for n in r.notices:
+            rule = notice_rule(n.code)
+            rules.setdefault(rule["id"], rule)
+            sarif_results.append({
+                "ruleId": rule["id"], "level": "warning", "kind": "review", "message": {"text": n.message},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": n.file or r.loaded.file},
+                                                    "region": {"startLine": n.line or 1,
+                                                               "startColumn": n.column or 1}}}],
+                "properties": {"code": n.code, "policy": n.policy},
             })
         for i, stage in enumerate(r.stages):
             line, col = r.loaded.document.position(("training", i)) or (1, 1)

@@ -51,7 +51,8 @@ def _notes(result: "AuditResult") -> list[RenderableType]:
     notes = [f"{chk.policy.id}: {why}" for chk in result.checks
              if chk.gates and chk.verdict in ("above", "below") for why in chk.reasons]
     obligations = [f"{chk.policy.id}: {o}" for chk in result.checks if chk.gates for o in chk.obligations]
-    for title, lines, style in (("Warnings", warnings, "yellow"), ("Undecided because", reasons, "yellow"),
+    for title, lines, style in ((c.NOTICES_TITLE, c.notice_lines(result), "magenta"),
+                                ("Warnings", warnings, "yellow"), ("Undecided because", reasons, "yellow"),
                                 ("Notes", notes, "cyan"),
                                 ("Obligations of policies in force", obligations, "red")):
         if lines:

@@ -1,0 +1,159 @@
+"""Notices: what a config (or the command) did to its own gate, shown in every output format.
+
+A pull request that wants the gate to pass can narrow it without touching a number: judge fewer
+policies, judge on another date, move a stage to a kind a policy does not count, or load a policy
+file that replaces a built-in one. None of that is forbidden, but none of it may be silent. Each
+such change becomes a :class:`Notice` with a stable ``code`` and the place in the file that made
+it; every renderer (text, JSON, Markdown, GitHub, SARIF, JUnit, HTML) lists them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flopaudit.config.quantity import format_number
+
+if TYPE_CHECKING:
+    from flopaudit.config.loader import LoadedConfig
+    from flopaudit.estimate.stage import StageResult
+    from flopaudit.policy.judge import PolicyCheck
+    from flopaudit.policy.models import Policy
+
+#: Every notice code, with what it means (docs and SARIF rules are made from this table).
+CODES: dict[str, str] = {
+    "policies-excluded": "The config's 'policies' list leaves built-in policies unjudged.",
+    "as-of": "Policies are judged on a date other than today, which can change whether they are in force.",
+    "stage-not-counted": "A policy's accounting leaves a stage (and its FLOP) out of the counted figure.",
+    "policy-override": "A policy file replaces a built-in policy of the same id.",
+    "implausible-input": "An input is far outside the range real training runs have; it may steer the verdict.",
+    "method-selected": "One estimation method was chosen explicitly; the others do not decide the verdict.",
+    "code-allowed": "Code from the repository (a model factory or remote modelling code) was allowed to run.",
+    "outside-paths-allowed": "Files outside the repository root were allowed to be read.",
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One thing every output must say; ``file``/``line``/``column`` point at what caused it."""
+
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    #: The policy the notice concerns, if one.
+    policy: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown notice code {self.code!r}")
+
+    def location(self) -> str:
+        """``file:line:col`` (as much as is known), or an empty string."""
+        if not self.file:
+            return ""
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def text(self) -> str:
+        """``file:line:col: message`` as a compiler would print it."""
+        where = self.location()
+        return f"{where}: {self.message}" if where else self.message
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object of one notice."""
+        return {"code": self.code, "message": self.message, "file": self.file, "line": self.line,
+                "column": self.column, "policy": self.policy}
+
+
+def at(loaded: "LoadedConfig", code: str, message: str, *path: str | int, policy: str | None = None) -> Notice:
+    """A notice located at ``path`` of a loaded config."""
+    line, col = loaded.document.position(tuple(path)) or (None, None)
+    return Notice(code, message, loaded.file, line, col, policy)
+
+
+def excluded_policies(loaded: "LoadedConfig", builtin_ids: Sequence[str]) -> list[Notice]:
+    """The built-in policies a config's own ``policies`` list leaves out."""
+    chosen = loaded.config.policies
+    if chosen is None:
+        return []
+    left_out = [pid for pid in builtin_ids if pid not in chosen]
+    if not left_out:
+        return []
+    return [at(loaded, "policies-excluded",
+               f"the config judges only {', '.join(chosen)}; built-in policies NOT judged: {', '.join(left_out)}",
+               "policies")]
+
+
+def as_of(loaded: "LoadedConfig", date: dt.date, today: dt.date, source: str | None) -> list[Notice]:
+    """A judging date other than today, from the config's ``as_of`` or from ``source`` (``--as-of``, settings).
+
+    The message does not name today's date, so that the same inputs keep giving the same bytes.
+    """
+    if date == today:
+        return []
+    if source is not None:
+        return [Notice("as-of", f"policies judged as of {date.isoformat()} ({source}), not today: "
+                                "whether each policy is in force, and so gates, is decided for that date")]
+    return [at(loaded, "as-of", f"the config sets as_of: {date.isoformat()}, not today: whether each policy "
+                                "is in force, and so gates, is decided for that date", "as_of")]
+
+
+def _exclusion_reason(policy: "Policy", stage_kind: str, public: bool) -> str:
+    """Why ``policy`` leaves a stage of this kind out, with the citation of the rule that says so."""
+    acc = policy.accounting
+    item = "public-synthetic-data" if stage_kind == "synthetic-data" and public else stage_kind
+    for exclusion in acc.excludes:
+        if exclusion.item == item:
+            return f"its accounting excludes {item}, {exclusion.citation}"
+    rules = "; ".join(r.citation for r in policy.rules if r.citation) or policy.citations[0].label
+    return f"it counts only {', '.join(acc.counts)}, {rules}"
+
+
+def stages_not_counted(loaded: "LoadedConfig", stages: Sequence["StageResult"],
+                       checks: Sequence["PolicyCheck"]) -> list[Notice]:
+    """Per stage with FLOP, the judged policies whose accounting leaves it out, and why (one notice a stage)."""
+    out: list[Notice] = []
+    for i, r in enumerate(stages):
+        if r.flop.high <= 0:
+            continue
+        why = [f"{chk.policy.id}: {_exclusion_reason(chk.policy, r.stage.kind, r.stage.public)}"
+               for chk in checks if chk.verdict != "not-applicable" and r.stage.name in chk.excluded_stages]
+        if why:
+            out.append(at(loaded, "stage-not-counted",
+                          f"stage '{r.stage.name}' ({r.stage.kind}, {format_number(r.flop.central)} FLOP) is NOT "
+                          f"counted by {' / '.join(why)}", "training", i, "kind"))
+    return out
+
+
+def policy_overrides(policies: Sequence["Policy"], builtins: dict[str, "Policy"]) -> list[Notice]:
+    """A notice for each policy file that replaces a built-in policy."""
+    out: list[Notice] = []
+    for p in policies:
+        if p.overrides is None:
+            continue
+        base = builtins[p.overrides]
+        out.append(Notice("policy-override",
+                          f"policy '{p.id}' from {p.source or 'a policy file'} overrides the built-in "
+                          f"'{base.id}' ({_bounds(base)} replaced by {_bounds(p)})",
+                          p.source, policy=p.id))
+    return out
+
+
+def _bounds(policy: "Policy") -> str:
+    parts = []
+    for rule in policy.rules:
+        op = ">" if rule.comparison == "gt" else ">="
+        parts.append(f"{op} {format_number(rule.threshold)}" if rule.threshold is not None
+                     else f"{op} {rule.relative_to_base:g} x base")
+    return ", ".join(parts)
+
+
+__all__ = ["CODES", "Notice", "as_of", "at", "excluded_policies", "policy_overrides", "stages_not_counted"]
