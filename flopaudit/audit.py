@@ -211,7 +211,7 @@ def enforce_locks(loaded: LoadedConfig, locked: Collection[str], settings_file: 
     from flopaudit.config.settings import LOCKABLE
 
     data = loaded.document.data if isinstance(loaded.document.data, dict) else {}
-    for item in sorted(locked):
+    for item in (i for i in LOCKABLE if i in locked):
         key = LOCKABLE[item]
         if key in data:
             raise loaded.error(f"locked by the project settings ({settings_file or 'lock'}): a config may not set "

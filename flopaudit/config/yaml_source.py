@@ -55,7 +55,7 @@ def read_text(path: Path, error: type[InputError] = InputError) -> str:
     from flopaudit.config.paths import regular_file
 
     # A FIFO would block open() forever and a device never ends: only regular files are opened.
-    regular_file(path, error, limit=MAX_BYTES, what="config file" if error.__name__ == "ConfigError" else "file")
+    regular_file(path, error, limit=MAX_BYTES)
     try:
         with path.open("rb") as fh:  # never more than the limit: /dev/zero must not fill memory
             raw = fh.read(MAX_BYTES + 1)
