@@ -168,10 +168,10 @@ def _origin(p: Policy) -> str:
 
 def gate_notices(loaded: LoadedConfig, stages: Sequence[StageResult], checks: Sequence[PolicyCheck],
                  *, date: dt.date, today: dt.date, as_of_source: str | None,
-                 policies_from_command: bool) -> list[notices.Notice]:
+                 policies_from_command: bool, allow_outside_paths: bool = False) -> list[notices.Notice]:
     """Everything the config (or the command) did to narrow its own gate, in a fixed order."""
     builtins = builtin_policies()
-    out: list[notices.Notice] = []
+    out: list[notices.Notice] = notices.outside_paths(loaded) if allow_outside_paths else []
     if not policies_from_command:
         out += notices.excluded_policies(loaded, list(builtins))
     out += notices.policy_overrides([c.policy for c in checks], builtins)
@@ -253,7 +253,7 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     checks = [judge(p, config, stages, date) for p in selected]
     found = gate_notices(loaded, stages, checks, date=date, today=today or dt.date.today(),
                          as_of_source=as_of_source if as_of is not None else None,
-                         policies_from_command=bool(policies))
+                         policies_from_command=bool(policies), allow_outside_paths=allow_outside_paths)
     return AuditResult(loaded, stages, checks, date, fail_on, method, found)
 
 

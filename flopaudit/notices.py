@@ -106,6 +106,17 @@ def as_of(loaded: "LoadedConfig", date: dt.date, today: dt.date, source: str | N
                                 "is in force, and so gates, is decided for that date", "as_of")]
 
 
+def outside_paths(loaded: "LoadedConfig") -> list[Notice]:
+    """A notice for each file the config names outside its repository root (read under --allow-outside-paths)."""
+    from flopaudit.config.paths import is_outside, resolve_named, root_of
+
+    named = [(("model", "hf_config"), loaded.config.model.hf_config)]
+    return [at(loaded, "outside-paths-allowed",
+               f"{'.'.join(path)} reads {resolve_named(value, loaded.file)}, outside the repository root "
+               f"{root_of(loaded.file)} (allowed by --allow-outside-paths or the project settings)", *path)
+            for path, value in named if value is not None and is_outside(value, loaded.file)]
+
+
 def _exclusion_reason(policy: "Policy", stage_kind: str, public: bool) -> str:
     """Why ``policy`` leaves a stage of this kind out, with the citation of the rule that says so."""
     acc = policy.accounting

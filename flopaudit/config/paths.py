@@ -58,6 +58,17 @@ def regular_file(path: Path, error: type[InputError] = InputError, *, limit: int
     return st
 
 
+def resolve_named(value: str, config_path: str | Path) -> Path:
+    """The real path of a file a config names: relative to the config's folder, links followed."""
+    raw = Path(value)
+    return Path(os.path.realpath(raw if raw.is_absolute() else Path(config_path).resolve().parent / raw))
+
+
+def is_outside(value: str, config_path: str | Path) -> bool:
+    """Whether a path named in a config resolves outside the config's repository root."""
+    return not resolve_named(value, config_path).is_relative_to(root_of(config_path))
+
+
 def config_file(value: str, config_path: str | Path, *, allow_outside: bool,
                 limit: int = MAX_REFERENCED_BYTES) -> tuple[Path | None, str | None]:
     """Resolve a path named in a config; ``(path, None)`` when allowed, ``(None, why)`` when not.
@@ -66,10 +77,7 @@ def config_file(value: str, config_path: str | Path, *, allow_outside: bool,
     checked, so a link inside the repository that points out of it is refused too. The caller turns
     ``why`` into an error at the field's line.
     """
-    raw = Path(value)
-    base = Path(config_path).resolve().parent
-    target = raw if raw.is_absolute() else base / raw
-    resolved = Path(os.path.realpath(target))
+    resolved = resolve_named(value, config_path)
     root = root_of(config_path)
     if not allow_outside and not resolved.is_relative_to(root):
         return None, (f"'{value}' resolves to {resolved}, outside the repository root {root}; "
@@ -82,4 +90,4 @@ def config_file(value: str, config_path: str | Path, *, allow_outside: bool,
     return resolved, None
 
 
-__all__ = ["MAX_REFERENCED_BYTES", "config_file", "regular_file", "repository_root", "root_of"]
+__all__ = ["MAX_REFERENCED_BYTES", "config_file", "is_outside", "regular_file", "resolve_named", "repository_root", "root_of"]

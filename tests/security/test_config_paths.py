@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -93,3 +94,16 @@ def test_item3_allow_outside_paths_as_a_project_setting(tmp_path: Path, setting:
         (repo / ".flopaudit.yaml").write_text("allow-outside-paths: true\n")
     proc = run_cli("check", cfg)
     assert proc.returncode == 2 and "not valid JSON" in proc.stderr
+
+
+def test_item3_a_file_read_from_outside_is_a_notice(tmp_path: Path) -> None:
+    # Notices reach every format (test_gate_weakening.py); one JSON run keeps this torch-importing test short.
+    outside = tmp_path / "gpt2.json"
+    outside.write_text('{"model_type": "gpt2", "n_layer": 1, "n_embd": 64, "n_head": 2, "vocab_size": 1000, '
+                       '"n_positions": 128}')
+    _, cfg = repo_with_config(tmp_path, "../../gpt2.json")
+    proc = run_cli("check", cfg, "--allow-outside-paths", "--format", "json")
+    assert proc.returncode in (0, 1), proc.stderr
+    notices = json.loads(proc.stdout)["notices"]
+    assert [n["code"] for n in notices] == ["outside-paths-allowed"]
+    assert notices[0]["message"].startswith(f"model.hf_config reads {outside}, outside the repository root")
