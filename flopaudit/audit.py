@@ -167,13 +167,20 @@ def _origin(p: Policy) -> str:
 
 
 def gate_notices(loaded: LoadedConfig, stages: Sequence[StageResult], checks: Sequence[PolicyCheck],
-                 *, date: dt.date, today: dt.date, as_of_source: str | None,
-                 policies_from_command: bool, allow_outside_paths: bool = False) -> list[notices.Notice]:
-    """Everything the config (or the command) did to narrow its own gate, in a fixed order."""
+                 *, date: dt.date, today: dt.date, as_of_source: str | None, policies_source: str | None,
+                 allow_outside_paths: bool = False) -> list[notices.Notice]:
+    """Everything the config (or the command, or the settings) did to narrow its gate, in a fixed order.
+
+    ``policies_source`` is None when the config chose its policies, else where they came from:
+    a choice on the command line is the operator's own and is not a notice; one in a settings
+    file (which a pull request can edit too) is.
+    """
     builtins = builtin_policies()
     out: list[notices.Notice] = notices.outside_paths(loaded) if allow_outside_paths else []
-    if not policies_from_command:
+    if policies_source is None:
         out += notices.excluded_policies(loaded, list(builtins))
+    elif policies_source != "--policy":
+        out += notices.settings_policies(policies_source, [c.policy.id for c in checks], list(builtins))
     out += notices.policy_overrides([c.policy for c in checks], builtins)
     out += notices.as_of(loaded, date, today, as_of_source)
     out += notices.stages_not_counted(loaded, stages, checks)
@@ -220,12 +227,12 @@ def enforce_locks(loaded: LoadedConfig, locked: Collection[str], settings_file: 
 
 def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of: dt.date | None = None,
           method: str | None = None, fail_on: str = "indeterminate", today: dt.date | None = None,
-          as_of_source: str = "--as-of", locked: Collection[str] = (), settings_file: str | None = None,
+          as_of_source: str = "--as-of", policies_source: str = "--policy", locked: Collection[str] = (), settings_file: str | None = None,
           allow_outside_paths: bool = False) -> AuditResult:
     """Estimate every stage and judge every selected policy for one loaded config.
 
     ``today`` (default: the system date) is what an as-of date is compared with for its notice;
-    ``as_of_source`` says where ``as_of`` came from. ``locked`` (from project settings, see
+    ``as_of_source`` and ``policies_source`` say where ``as_of`` and ``policies`` came from. ``locked`` (from project settings, see
     :mod:`flopaudit.config.settings`) names what the config may not set itself.
     ``allow_outside_paths`` lets the config name files outside its repository root.
     """
@@ -253,7 +260,8 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     checks = [judge(p, config, stages, date) for p in selected]
     found = gate_notices(loaded, stages, checks, date=date, today=today or dt.date.today(),
                          as_of_source=as_of_source if as_of is not None else None,
-                         policies_from_command=bool(policies), allow_outside_paths=allow_outside_paths)
+                         policies_source=policies_source if policies else None,
+                         allow_outside_paths=allow_outside_paths)
     return AuditResult(loaded, stages, checks, date, fail_on, method, found)
 
 

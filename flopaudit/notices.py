@@ -92,6 +92,15 @@ def excluded_policies(loaded: "LoadedConfig", builtin_ids: Sequence[str]) -> lis
                "policies")]
 
 
+def settings_policies(settings: str, judged: Sequence[str], builtin_ids: Sequence[str]) -> list[Notice]:
+    """The built-in policies that project settings' ``policies`` leave out (settings are in the repository too)."""
+    left_out = [pid for pid in builtin_ids if pid not in judged]
+    if not left_out:
+        return []
+    return [Notice("policies-excluded", f"{settings} judges only {', '.join(judged)}; built-in policies NOT "
+                                        f"judged: {', '.join(left_out)}")]
+
+
 def as_of(loaded: "LoadedConfig", date: dt.date, today: dt.date, source: str | None) -> list[Notice]:
     """A judging date other than today, from the config's ``as_of`` or from ``source`` (``--as-of``, settings).
 
@@ -167,4 +176,5 @@ def _bounds(policy: "Policy") -> str:
     return ", ".join(parts)
 
 
-__all__ = ["CODES", "Notice", "as_of", "at", "excluded_policies", "policy_overrides", "stages_not_counted"]
+__all__ = ["CODES", "Notice", "as_of", "at", "excluded_policies", "outside_paths", "policy_overrides",
+           "settings_policies", "stages_not_counted"]

@@ -45,11 +45,13 @@ def audit_settings(config: str, *, policies: tuple[str, ...], as_of: dt.date | N
     from flopaudit.config.settings import find_settings
 
     s = find_settings(config)
-    where = f"project settings {s.file}" if s.file else "--as-of"
+    # Where a value came from, for the notices: a flag is the operator's, a settings file is the repository's.
+    where = f"project settings {s.file}"
     return {
         "policies": policies or s.policies,
         "as_of": as_of or s.as_of,
         "as_of_source": "--as-of" if as_of is not None else where,
+        "policies_source": "--policy" if policies else where,
         "method": method or s.method,
         "fail_on": fail_on or s.fail_on or "indeterminate",
         "locked": s.lock,

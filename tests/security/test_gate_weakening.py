@@ -106,6 +106,23 @@ def test_item6_settings_closest_file_wins_and_flags_override(tmp_path: Path) -> 
     assert run_cli("check", cfg, "--fail-on", "above").returncode == 1
 
 
+def test_item6_policies_and_as_of_from_settings_are_notices(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / ".flopaudit.yaml").write_text("policies: [us-ca-sb53]\nas-of: '2025-06-01'\n")
+    cfg = write(repo, WEAK.replace("policies: [us-ca-sb53]\nas_of: 2020-01-01\n", ""))
+    data = json.loads(run_cli("check", cfg, "--format", "json").stdout)
+    settings = repo / ".flopaudit.yaml"
+    assert [n["message"] for n in data["notices"][:2]] == [
+        f"project settings {settings} judges only us-ca-sb53; built-in policies NOT judged: "
+        "eu-ai-act-systemic-risk, eu-downstream-modifier, eu-gpai-indicative, us-ca-sb1047, us-eo-14110-bio, "
+        "us-eo-14110-cluster, us-eo-14110, us-ny-raise",
+        f"policies judged as of 2025-06-01 (project settings {settings}), not today: whether each policy is in "
+        "force, and so gates, is decided for that date"]
+    # The same choice made on the command line is the operator's: no policies notice.
+    data = json.loads(run_cli("check", cfg, "--format", "json", "--policy", "us-ca-sb53").stdout)
+    assert "policies-excluded" not in [n["code"] for n in data["notices"]]
+
+
 @pytest.mark.parametrize(("settings", "line", "message"), [
     ("[tool.flopaudit]\nfail-on = 'above'\nlocks = ['policies']\n", 3, "unknown setting 'locks' (did you mean 'lock'?)"),
     ("[tool.flopaudit]\nlock = ['as_of']\n", 2, "lock: 'as_of' cannot be locked (did you mean 'as-of'?)"),
