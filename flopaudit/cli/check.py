@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from flopaudit.cli._options import audit_options
+from flopaudit.cli._options import audit_options, code_limits
 from flopaudit.cli._output import FORMATS, emit
 
 
@@ -23,11 +23,14 @@ from flopaudit.cli._output import FORMATS, emit
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML risk report to this file.")
 def check(configs: tuple[str, ...], fmt: str, output: Path | None, policies: tuple[str, ...],
-          as_of: dt.date | None, method: str | None, fail_on: str, report_path: Path | None) -> None:
+          as_of: dt.date | None, method: str | None, allow_code: bool, code_timeout: float,
+          code_memory: float | None, fail_on: str, report_path: Path | None) -> None:
     """Estimate every stage of each CONFIG, judge every policy, and exit 0, 1 or 2."""
     from flopaudit.audit import audit_file
 
-    results = [audit_file(c, policies=policies, as_of=as_of, method=method, fail_on=fail_on) for c in configs]
+    limits = code_limits(code_timeout, code_memory) if allow_code else None
+    results = [audit_file(c, policies=policies, as_of=as_of, method=method, fail_on=fail_on,
+                          allow_code=allow_code, code_limits=limits) for c in configs]
     emit(fmt, results, output)
     if report_path is not None:
         from flopaudit.render.html import write_report
