@@ -7,12 +7,13 @@ import hashlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flopaudit import __version__, notices
 from flopaudit.config.loader import LoadedConfig, load_config
 from flopaudit.config.paths import config_file
-from flopaudit.errors import ConfigError, MeasureError, ModelSourceError, PolicyError
+from flopaudit.errors import (CodeNotAllowedError, ConfigError, FlopauditError, MeasureError,
+                              MissingDependencyError, ModelSourceError, PolicyError)
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.methods import METHOD_ORDER, Context, Unavailable
 from flopaudit.estimate.stage import StageResult, estimate_stage
@@ -20,6 +21,9 @@ from flopaudit.policy.judge import PolicyCheck, judge
 from flopaudit.policy.loader import builtin_policies, resolve_policy
 from flopaudit.policy.models import Policy
 from flopaudit.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from flopaudit.measure.isolate import Limits
 
 FAIL_ON = ("above", "indeterminate", "never")
 CONVENTION = ("1 multiply-add = 2 FLOP; every operation counts equally whatever its precision; "
@@ -168,7 +172,7 @@ def _origin(p: Policy) -> str:
 
 def gate_notices(loaded: LoadedConfig, stages: Sequence[StageResult], checks: Sequence[PolicyCheck],
                  *, date: dt.date, today: dt.date, as_of_source: str | None, policies_source: str | None,
-                 allow_outside_paths: bool = False) -> list[notices.Notice]:
+                 allow_outside_paths: bool = False, allow_code: bool = False) -> list[notices.Notice]:
     """Everything the config (or the command, or the settings) did to narrow its gate, in a fixed order.
 
     ``policies_source`` is None when the config chose its policies, else where they came from:
@@ -176,7 +180,8 @@ def gate_notices(loaded: LoadedConfig, stages: Sequence[StageResult], checks: Se
     file (which a pull request can edit too) is.
     """
     builtins = builtin_policies()
-    out: list[notices.Notice] = notices.outside_paths(loaded) if allow_outside_paths else []
+    out: list[notices.Notice] = notices.code_allowed(loaded) if allow_code else []
+    out += notices.outside_paths(loaded) if allow_outside_paths else []
     if policies_source is None:
         out += notices.excluded_policies(loaded, list(builtins))
     elif policies_source != "--policy":
@@ -187,13 +192,27 @@ def gate_notices(loaded: LoadedConfig, stages: Sequence[StageResult], checks: Se
     return out
 
 
-def measured_counter(loaded: LoadedConfig, *, allow_outside_paths: bool = False
+def measured_counter(loaded: LoadedConfig, *, allow_code: bool = False, code_limits: Limits | None = None,
+                     method: str | None = None, allow_outside_paths: bool = False
                      ) -> Callable[[int], tuple[float, list[str]]] | None:
-    """seq_len -> (counted train FLOP per token, uncounted ops) of the config's real model; None without one."""
+    """seq_len -> (counted train FLOP per token, uncounted ops) of the config's real model; None without one.
+
+    A ``model.factory`` is imported only with ``allow_code``, and then counted in a child process
+    under ``code_limits`` (default :class:`~flopaudit.measure.isolate.Limits`). Without consent,
+    or without the extras counting needs, this raises when the figure could come from
+    ``measured`` (``method`` None or "measured"); under another ``method`` the measured
+    cross-check is unavailable instead, with the reason as a warning.
+    """
     model = loaded.config.model
     if model.hf_config is None and model.factory is None:
         return None
-    from flopaudit.measure import ModelSource, train_flop_per_token  # torch only when asked for
+    if model.factory is not None and not allow_code:
+        error = loaded.error(f"'{model.factory}' names Python code to import and run; pass --allow-code "
+                             "to allow it (it then runs in a child process)", "model", "factory",
+                             cls=CodeNotAllowedError)
+        error.hint = _other_method_hint(loaded, "without running it")
+        return _not_counted(error, method, "model.factory runs code, which needs --allow-code")
+    from flopaudit.measure import ModelSource, require_extras, train_flop_per_token  # torch only when asked for
 
     hf: Path | None = None
     if model.hf_config is not None:
@@ -202,10 +221,24 @@ def measured_counter(loaded: LoadedConfig, *, allow_outside_paths: bool = False
             raise loaded.error(why, "model", "hf_config")
     source = ModelSource(hf_config=hf, factory=model.factory,
                          factory_input=model.factory_input)
+    try:
+        require_extras(source)
+    except MissingDependencyError as exc:
+        key = "hf_config" if model.hf_config is not None else "factory"
+        line, column = loaded.document.position(("model", key)) or (None, None)
+        error = MissingDependencyError(exc.package, exc.extras, exc.purpose, file=loaded.file, line=line,
+                                       column=column, also=_other_method_hint(loaded, "without it"))
+        return _not_counted(error, method, f"needs the optional package '{exc.package}' ({exc.hint})")
+    limits = None
+    if source.runs_code():
+        from flopaudit.measure.isolate import Limits
+
+        limits = code_limits or Limits()
 
     def per_token(seq_len: int) -> tuple[float, list[str]]:
         # train_flop_per_token caches its counts per source and sequence length.
-        result = train_flop_per_token(source, seq_len=seq_len, attention=loaded.config.counting.attention)
+        result = train_flop_per_token(source, seq_len=seq_len, attention=loaded.config.counting.attention,
+                                      isolation=limits)
         uncounted = [f"{e['op']} ({e['calls']} calls, {e.get('share_of_calls', 0):.2%} of the op calls)"
                      for e in result.uncounted_ops]
         return float(result.flop_per_token_train), uncounted
@@ -225,16 +258,40 @@ def enforce_locks(loaded: LoadedConfig, locked: Collection[str], settings_file: 
                                f"'{key}'; remove it (the settings decide {item})", key)
 
 
+def _other_method_hint(loaded: LoadedConfig, how: str) -> str | None:
+    if loaded.config.model.architecture is None:
+        return None
+    return f"--method transformer judges from model.architecture {how}"
+
+
+def _not_counted(error: FlopauditError, method: str | None,
+                 reason: str) -> Callable[[int], tuple[float, list[str]]]:
+    """Raise ``error`` if the figure may come from ``measured``; else make ``measured`` unavailable."""
+    if method in (None, "measured"):
+        raise error
+
+    def unavailable(seq_len: int) -> tuple[float, list[str]]:
+        raise Unavailable(reason)
+
+    return unavailable
+
+
 def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of: dt.date | None = None,
-          method: str | None = None, fail_on: str = "indeterminate", today: dt.date | None = None,
-          as_of_source: str = "--as-of", policies_source: str = "--policy", locked: Collection[str] = (), settings_file: str | None = None,
+          method: str | None = None, fail_on: str = "indeterminate", allow_code: bool = False,
+          code_limits: Limits | None = None, today: dt.date | None = None, as_of_source: str = "--as-of",
+          policies_source: str = "--policy", locked: Collection[str] = (), settings_file: str | None = None,
           allow_outside_paths: bool = False) -> AuditResult:
     """Estimate every stage and judge every selected policy for one loaded config.
 
+    ``allow_code`` is the consent to import and run the code a config names (``model.factory``):
+    without it such a config raises :class:`~flopaudit.errors.CodeNotAllowedError` (exit 2) unless
+    ``method`` names another method, which then judges alone. With it, the code runs in a child
+    process under ``code_limits`` (timeout, memory); see :func:`measured_counter`.
+
     ``today`` (default: the system date) is what an as-of date is compared with for its notice;
-    ``as_of_source`` and ``policies_source`` say where ``as_of`` and ``policies`` came from. ``locked`` (from project settings, see
-    :mod:`flopaudit.config.settings`) names what the config may not set itself.
-    ``allow_outside_paths`` lets the config name files outside its repository root.
+    ``as_of_source`` and ``policies_source`` say where ``as_of`` and ``policies`` came from.
+    ``locked`` (from project settings, see :mod:`flopaudit.config.settings`) names what the config
+    may not set itself. ``allow_outside_paths`` lets the config name files outside its repository root.
     """
     enforce_locks(loaded, locked, settings_file)
     if method is not None and method not in METHOD_ORDER:
@@ -246,7 +303,8 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     date = as_of or config.as_of or dt.date.today()
     selected = select_policies(loaded, policies)
     ctx = Context(config.model, config.counting.attention,
-                  measured_counter(loaded, allow_outside_paths=allow_outside_paths))
+                  measured_counter(loaded, allow_code=allow_code, code_limits=code_limits, method=method,
+                                   allow_outside_paths=allow_outside_paths))
     stages = []
     source_key = "hf_config" if config.model.hf_config is not None else "factory"
     for i, stage in enumerate(config.training):
@@ -256,12 +314,14 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
             raise loaded.error(str(why), "training", i) from None
         except (ModelSourceError, MeasureError) as exc:
             # The real model could not be built or counted: point at the config line that names it.
-            raise loaded.error(exc.message, "model", source_key, cls=type(exc)) from None
+            located = loaded.error(exc.message, "model", source_key, cls=type(exc))
+            located.hint = exc.hint
+            raise located from None
     checks = [judge(p, config, stages, date) for p in selected]
     found = gate_notices(loaded, stages, checks, date=date, today=today or dt.date.today(),
                          as_of_source=as_of_source if as_of is not None else None,
                          policies_source=policies_source if policies else None,
-                         allow_outside_paths=allow_outside_paths)
+                         allow_outside_paths=allow_outside_paths, allow_code=allow_code)
     return AuditResult(loaded, stages, checks, date, fail_on, method, found)
 
 
@@ -270,5 +330,5 @@ def audit_file(path: str | Path, **kwargs: Any) -> AuditResult:
     return audit(load_config(path), **kwargs)
 
 
-__all__ = ["CONVENTION", "FAIL_ON", "AuditResult", "audit", "audit_file", "enforce_locks", "gate_notices", "measured_counter",
-           "select_policies"]
+__all__ = ["CONVENTION", "FAIL_ON", "AuditResult", "audit", "audit_file", "enforce_locks", "gate_notices",
+           "measured_counter", "select_policies"]

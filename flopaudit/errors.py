@@ -11,9 +11,10 @@ message`` (no traceback); exit code 1 is reserved for a crossed policy threshold
     │   ├── ConfigError             a training-run config (YAML) is invalid
     │   │   └── SettingsError       project settings ([tool.flopaudit], .flopaudit.yaml) are invalid
     │   ├── PolicyError             a policy file or policy id is invalid
-    │   └── ModelSourceError        an hf_config / factory / module cannot be built
-    ├── MissingDependencyError      an optional extra (measure, hf) is not installed
-    └── MeasureError                a real model could not be counted
+    │   ├── ModelSourceError        an hf_config / factory / module cannot be built
+    │   ├── CodeNotAllowedError     a config names code to run, and --allow-code was not given
+    │   └── MissingDependencyError  an optional extra (measure, hf) is not installed
+    └── MeasureError                a real model could not be counted (or its child process failed)
 """
 
 from __future__ import annotations
@@ -70,16 +71,27 @@ class ModelSourceError(InputError):
     """A model source (HF config.json, factory, module) cannot be built."""
 
 
-class MissingDependencyError(FlopauditError):
-    """An optional dependency is missing; the hint names the extra to install."""
+class CodeNotAllowedError(InputError):
+    """A config names Python code to import and run (``model.factory``) and no consent was given."""
 
-    def __init__(self, package: str, extra: str, purpose: str) -> None:
-        super().__init__(
-            f"{purpose} needs the optional package '{package}', which is not installed",
-            hint=f"pip install 'flopaudit[{extra}]'",
-        )
+
+class MissingDependencyError(InputError):
+    """An optional dependency is missing; the hint names the exact extras to install.
+
+    ``extras`` is one extra (``"measure"``) or several (``("measure", "hf")``), installed together
+    as ``pip install 'flopaudit[measure,hf]'``; ``extra`` is that bracket's text.
+    """
+
+    def __init__(self, package: str, extras: str | tuple[str, ...], purpose: str, *,
+                 file: str | Path | None = None, line: int | None = None, column: int | None = None,
+                 also: str | None = None) -> None:
         self.package = package
-        self.extra = extra
+        self.extras = (extras,) if isinstance(extras, str) else tuple(extras)
+        self.extra = ",".join(self.extras)
+        self.purpose = purpose
+        hint = f"pip install 'flopaudit[{self.extra}]'" + (f"; {also}" if also else "")
+        super().__init__(f"{purpose} needs the optional package '{package}', which is not installed",
+                         file=file, line=line, column=column, hint=hint)
 
 
 class MeasureError(FlopauditError):

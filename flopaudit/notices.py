@@ -92,6 +92,16 @@ def excluded_policies(loaded: "LoadedConfig", builtin_ids: Sequence[str]) -> lis
                "policies")]
 
 
+def code_allowed(loaded: "LoadedConfig") -> list[Notice]:
+    """A notice when the config's model factory was allowed to run (``--allow-code`` or the setting)."""
+    factory = loaded.config.model.factory
+    if factory is None:
+        return []
+    return [at(loaded, "code-allowed", f"model.factory '{factory}' is Python code from the repository; it was "
+                                       "allowed to run (--allow-code or the project settings), in a child process",
+               "model", "factory")]
+
+
 def settings_policies(settings: str, judged: Sequence[str], builtin_ids: Sequence[str]) -> list[Notice]:
     """The built-in policies that project settings' ``policies`` leave out (settings are in the repository too)."""
     left_out = [pid for pid in builtin_ids if pid not in judged]
@@ -176,5 +186,5 @@ def _bounds(policy: "Policy") -> str:
     return ", ".join(parts)
 
 
-__all__ = ["CODES", "Notice", "as_of", "at", "excluded_policies", "outside_paths", "policy_overrides",
+__all__ = ["CODES", "Notice", "as_of", "at", "code_allowed", "excluded_policies", "outside_paths", "policy_overrides",
            "settings_policies", "stages_not_counted"]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from flopaudit.measure.isolate import Limits
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -24,11 +27,39 @@ def parse_date(value: str | None, param_hint: str = "--as-of") -> dt.date | None
         raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint=param_hint) from None
 
 
+def code_limit_options(fn: F) -> F:
+    """``--code-timeout`` and ``--code-memory``: the limits of the child process that runs model code."""
+    fn = click.option("--code-memory", type=click.FloatRange(min=0), metavar="GIB",
+                      help="Address-space limit of that child process, in GiB (default: half of "
+                           "physical memory, at least 4; 0: no limit).")(fn)
+    fn = click.option("--code-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0,
+                      show_default=True, metavar="SECONDS",
+                      help="Wall-clock limit for counting a model whose code runs (a factory, remote "
+                           "code) in its child process; past it the child is killed and the run exits 2.")(fn)
+    return fn
+
+
+def code_limits(code_timeout: float, code_memory: float | None) -> Limits:
+    """The child-process limits the two options ask for."""
+    from flopaudit.measure.isolate import Limits
+
+    if code_memory is None:
+        return Limits(timeout_s=code_timeout)
+    return Limits(timeout_s=code_timeout, memory_bytes=int(code_memory * 2**30) if code_memory else None)
+
+
 def audit_options(fn: F) -> F:
-    """``--policy``, ``--as-of``, ``--method``, ``--allow-outside-paths``: what decides an audit besides the config."""
+    """``--policy``, ``--as-of``, ``--method``, ``--allow-code`` with its limits and ``--allow-outside-paths``:
+    what decides an audit besides the config."""
     fn = click.option("--allow-outside-paths", is_flag=True,
                       help="Let a config name files (hf_config ...) outside its repository root; "
                            "also the project setting allow-outside-paths.")(fn)
+    fn = code_limit_options(fn)
+    fn = click.option("--allow-code", is_flag=True,
+                      help="Allow a config's model.factory: import that Python module (from the "
+                           "working directory) and count its model in a child process. Without it "
+                           "such a config exits 2 (unless --method picks a method that needs no "
+                           "code). Give it only for code you trust; also the project setting allow-code.")(fn)
     fn = click.option("--method", type=click.Choice(METHODS),
                       help="Use this method for each stage where it applies (default: the first available).")(fn)
     fn = click.option("--as-of", callback=lambda _c, _p, v: parse_date(v), metavar="DATE",
@@ -40,7 +71,8 @@ def audit_options(fn: F) -> F:
 
 
 def audit_settings(config: str, *, policies: tuple[str, ...], as_of: dt.date | None, method: str | None,
-                   allow_outside_paths: bool, fail_on: str | None = None) -> dict[str, Any]:
+                   allow_outside_paths: bool, allow_code: bool = False, code_timeout: float = 300.0,
+                   code_memory: float | None = None, fail_on: str | None = None) -> dict[str, Any]:
     """Keyword arguments of ``audit_file`` for one config: its project settings, overridden by the flags given."""
     from flopaudit.config.settings import find_settings
 
@@ -57,4 +89,6 @@ def audit_settings(config: str, *, policies: tuple[str, ...], as_of: dt.date | N
         "locked": s.lock,
         "settings_file": s.file,
         "allow_outside_paths": allow_outside_paths or s.allow_outside_paths,
+        "allow_code": allow_code or s.allow_code,
+        "code_limits": code_limits(code_timeout, code_memory) if allow_code or s.allow_code else None,
     }

@@ -24,7 +24,8 @@ from flopaudit.cli._output import FORMATS, emit
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML risk report to this file.")
 def check(configs: tuple[str, ...], fmt: str, output: Path | None, policies: tuple[str, ...],
-          as_of: dt.date | None, method: str | None, allow_outside_paths: bool, fail_on: str | None,
+          as_of: dt.date | None, method: str | None, allow_code: bool, code_timeout: float,
+          code_memory: float | None, allow_outside_paths: bool, fail_on: str | None,
           report_path: Path | None) -> None:
     """Estimate every stage of each CONFIG, judge every policy, and exit 0, 1 or 2.
 
@@ -34,7 +35,9 @@ def check(configs: tuple[str, ...], fmt: str, output: Path | None, policies: tup
     from flopaudit.audit import audit_file
 
     results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method, fail_on=fail_on,
-                                              allow_outside_paths=allow_outside_paths)) for c in configs]
+                                              allow_code=allow_code, code_timeout=code_timeout,
+                                              code_memory=code_memory, allow_outside_paths=allow_outside_paths))
+               for c in configs]
     emit(fmt, results, output)
     if report_path is not None:
         from flopaudit.render.html import write_report

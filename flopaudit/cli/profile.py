@@ -1,4 +1,10 @@
-"""``flopaudit profile``: count the FLOP of a real model's forward (and backward) pass."""
+"""``flopaudit profile``: count the FLOP of a real model's forward (and backward) pass.
+
+A ``--factory`` or ``--trust-remote-code`` named on this command line is the consent of whoever
+runs it (no ``--allow-code`` is asked for, unlike code a config names in ``check``); that code is
+still counted in a child process under ``--code-timeout`` and ``--code-memory``, so whatever it
+does (exit, abort, crash, hang) ends in exit 2.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +16,18 @@ from typing import Any
 
 import click
 
+from flopaudit.cli._options import code_limit_options, code_limits
 from flopaudit.errors import InputError, ModelSourceError
-
-DEFAULT_SEQ_LEN = 2048
+from flopaudit.measure import DEFAULT_SEQ_LEN
 
 
 @click.command()
 @click.option("--hf-config", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="A local Hugging Face config.json (built with no weights; nothing is downloaded).")
 @click.option("--factory", metavar="MOD:FN",
-              help="'package.module:callable' returning a torch.nn.Module fed token ids [batch, seq_len].")
+              help="'package.module:callable' returning a torch.nn.Module fed token ids [batch, seq_len]. "
+                   "Naming it here allows its code to run (importable from the working directory); "
+                   "it runs in a child process under --code-timeout and --code-memory.")
 @click.option("--seq-len", type=click.IntRange(min=1), metavar="N",
               help=f"Tokens per sequence (default {DEFAULT_SEQ_LEN}, capped at the config's positions).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Sequences per step.")
@@ -34,28 +42,27 @@ DEFAULT_SEQ_LEN = 2048
 @click.option("--backend", type=click.Choice(["flopaudit", "fvcore", "torch"]), default="flopaudit",
               show_default=True, help="torch / fvcore: what those counters would have said (raw).")
 @click.option("--trust-remote-code", is_flag=True,
-              help="Allow the custom modelling code an HF config names in auto_map (local files only).")
+              help="Allow the custom modelling code an HF config names in auto_map (local files only); "
+                   "it runs in a child process under --code-timeout and --code-memory.")
+@code_limit_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Write the output to FILE instead of stdout.")
 def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, batch: int, device: str,
             no_backward: bool, attention: str, by_module: int, backend: str, trust_remote_code: bool,
-            fmt: str, output: Path | None) -> None:
+            code_timeout: float, code_memory: float | None, fmt: str, output: Path | None) -> None:
     """Count the FLOP of one training step of a real PyTorch model (2 FLOP per multiply-add)."""
     from flopaudit import measure
 
     if (hf_config is None) == (factory is None):
         raise ModelSourceError("give exactly one of --hf-config FILE or --factory MOD:FN")
     source = measure.ModelSource(hf_config=hf_config, factory=factory, trust_remote_code=trust_remote_code)
-    if seq_len is None:
-        from flopaudit.measure.sources import max_positions
-
-        limit = max_positions(source)
-        seq_len = min(DEFAULT_SEQ_LEN, limit) if limit else DEFAULT_SEQ_LEN
+    # seq_len None: the model's position limit caps the default, read where its code runs.
     result = measure.profile(source, seq_len=seq_len, batch=batch, device=device,
-                             backward=not no_backward, attention=attention,
-                             by_module_depth=by_module, backend=backend)
+                             backward=not no_backward, attention=attention, by_module_depth=by_module,
+                             backend=backend,
+                             isolation=code_limits(code_timeout, code_memory) if source.runs_code() else None)
     text = json.dumps(result.to_dict(), indent=2) + "\n" if fmt == "json" else render_text(result)
     if output is None:
         sys.stdout.write(text)

@@ -15,7 +15,7 @@ from flopaudit.cli._options import audit_options, audit_settings
 
 
 def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
-                      method: str | None, timestamp: bool) -> list[str]:
+                      method: str | None, timestamp: bool, allow_code: bool = False) -> list[str]:
     """The command line that writes the same report, options in a fixed order."""
     command = ["flopaudit", "report", *configs, "-o", str(output)]
     for p in policies:
@@ -24,6 +24,8 @@ def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[st
         command += ["--as-of", as_of.isoformat()]
     if method is not None:
         command += ["--method", method]
+    if allow_code:
+        command.append("--allow-code")
     if timestamp:
         command.append("--timestamp")
     return command
@@ -37,17 +39,21 @@ def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[st
 @click.option("--timestamp", is_flag=True,
               help="Record the time of writing (UTC). Without it the same inputs give the same bytes.")
 def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
-           method: str | None, allow_outside_paths: bool, timestamp: bool) -> None:
+           method: str | None, allow_code: bool, code_timeout: float, code_memory: float | None,
+           allow_outside_paths: bool, timestamp: bool) -> None:
     """Write a self-contained HTML risk report for one CONFIG, or several side by side."""
     from flopaudit.audit import audit_file
     from flopaudit.render.html import write_report
 
     results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
-                                              allow_outside_paths=allow_outside_paths)) for c in configs]
+                                              allow_code=allow_code, code_timeout=code_timeout,
+                                              code_memory=code_memory, allow_outside_paths=allow_outside_paths))
+               for c in configs]
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) if timestamp else None
     if as_of is None and all(r.config.as_of is None for r in results):
         # Judged as of today: the reproducing command must pin that date, or a later run differs.
         as_of = results[0].as_of
-    write_report(results, output, reproduce_command(configs, output, policies, as_of, method, timestamp),
+    write_report(results, output, reproduce_command(configs, output, policies, as_of, method, timestamp,
+                                                    allow_code=allow_code),
                  generated_at=generated)
     click.echo(f"Report for {len(results)} config{'s' if len(results) != 1 else ''} written to {output}")

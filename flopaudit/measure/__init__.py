@@ -2,7 +2,11 @@
 
 Importing this package does not import torch (formula-only configs never need it); torch, and
 transformers for HF configs, are imported when :func:`profile` or :func:`train_flop_per_token`
-runs, and their absence raises :class:`~flopaudit.errors.MissingDependencyError`.
+runs, and their absence raises :class:`~flopaudit.errors.MissingDependencyError` naming the extras.
+
+Counting is quiet (:mod:`flopaudit.measure.quiet`) and offline (:mod:`flopaudit.measure.offline`).
+With ``isolation=Limits(...)`` it runs in a child process (:mod:`flopaudit.measure.isolate`):
+the CLI does that for every source that runs code (a factory, ``trust_remote_code``).
 
 Convention: one multiply-add is 2 FLOP (``macs = flop / 2``); only matrix products count
 (elementwise ops, norms, softmax and the embedding lookup are 0, listed by category); backward is
@@ -18,19 +22,26 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
+from flopaudit.measure.offline import hub_offline
 from flopaudit.measure.result import CONVENTION, ProfileResult
 
-__all__ = ["BACKENDS", "CONVENTION", "DEVICES", "ModelSource", "ProfileResult", "profile",
-           "train_flop_per_token"]
+if TYPE_CHECKING:
+    from flopaudit.measure.isolate import Limits
+
+__all__ = ["BACKENDS", "CONVENTION", "DEFAULT_SEQ_LEN", "DEVICES", "ModelSource", "ProfileResult",
+           "profile", "require_extras", "train_flop_per_token"]
 
 DEVICES = ("meta", "cpu", "cuda")
 BACKENDS = ("flopaudit", "fvcore", "torch")
 ATTENTION = ("full", "causal")
+#: The sequence length counted when none is given, capped by the model's position table.
+DEFAULT_SEQ_LEN = 2048
 
 
 @dataclass
@@ -61,19 +72,42 @@ class ModelSource:
                                    + (f" (got {', '.join(chosen)})" if chosen else " (got none)"))
         return chosen[0]
 
+    def runs_code(self) -> bool:
+        """Whether counting imports code named by the source (a factory, or remote modelling code)."""
+        return self.factory is not None or (self.hf_config is not None and self.trust_remote_code)
 
-def _require(source: ModelSource) -> None:
-    """Raise MissingDependencyError for a missing torch (extra ``measure``) or transformers (``hf``)."""
+    def describe(self) -> str:
+        """The source, for messages: ``the factory 'pkg.mod:build'``."""
+        if self.factory is not None:
+            return f"the factory {self.factory!r}"
+        if self.hf_config is not None:
+            return f"the {'remote code of ' if self.trust_remote_code else ''}HF config {str(self.hf_config)!r}"
+        return f"the module {type(self.module).__name__}"
+
+
+def require_extras(source: ModelSource, backend: str = "flopaudit") -> None:
+    """Raise MissingDependencyError naming the extras ``source`` needs that are not installed.
+
+    Every source needs torch (``flopaudit[measure]``); an HF config needs transformers as well
+    (``flopaudit[measure,hf]``), and the fvcore backend needs fvcore (``flopaudit[measure]``).
+    """
+    extras = ("measure", "hf") if source.kind() == "hf_config" else "measure"
     try:
         import torch  # noqa: F401
     except ImportError as exc:
-        raise MissingDependencyError("torch", "measure", "Counting the FLOP of a real model") from exc
+        raise MissingDependencyError("torch", extras, "Counting the FLOP of a real model") from exc
     if source.kind() == "hf_config":
         try:
-            import transformers  # noqa: F401
+            with hub_offline():  # huggingface_hub fixes its offline flag at import
+                import transformers  # noqa: F401
         except ImportError as exc:
-            raise MissingDependencyError("transformers", "hf",
+            raise MissingDependencyError("transformers", extras,
                                          "Building a model from an HF config.json") from exc
+    if backend == "fvcore":
+        try:
+            import fvcore  # noqa: F401
+        except ImportError as exc:
+            raise MissingDependencyError("fvcore", "measure", "The fvcore backend") from exc
 
 
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -81,10 +115,15 @@ def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise MeasureError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
 
 
-def profile(source: ModelSource, *, seq_len: int, batch: int = 1, device: str = "meta",
+def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device: str = "meta",
             backward: bool = True, attention: str = "full", by_module_depth: int = 2,
-            backend: str = "flopaudit") -> ProfileResult:
+            backend: str = "flopaudit", isolation: Limits | None = None) -> ProfileResult:
     """Count one training step (forward, and backward unless ``backward=False``) of ``source``.
+
+    ``seq_len=None`` counts :data:`DEFAULT_SEQ_LEN` tokens, or fewer where the model's position
+    table is shorter. With ``isolation``, the source is built and counted in a child process
+    under those limits (:func:`flopaudit.measure.isolate.run_isolated`); every way that child
+    can fail is a :class:`~flopaudit.errors.MeasureError`.
 
     ``device="meta"`` counts with no weights in memory (fake tensors), ``"cpu"`` and ``"cuda"``
     run real tensors with random weights; on CUDA the step is also timed (``result.cuda``: MFU
@@ -96,26 +135,57 @@ def profile(source: ModelSource, *, seq_len: int, batch: int = 1, device: str = 
     _check_choice("device", device, DEVICES)
     _check_choice("attention", attention, ATTENTION)
     _check_choice("backend", backend, BACKENDS)
-    if seq_len < 1 or batch < 1 or by_module_depth < 0:
+    if (seq_len is not None and seq_len < 1) or batch < 1 or by_module_depth < 0:
         raise MeasureError("seq_len and batch must be >= 1 and by_module_depth >= 0")
-    _require(source)
-    from flopaudit.measure.profiling import run_profile
+    require_extras(source, backend)
+    options = {"seq_len": seq_len, "batch": batch, "device": device, "backward": backward,
+               "attention": attention, "by_module_depth": by_module_depth, "backend": backend}
+    if isolation is not None:
+        if source.kind() == "module":
+            raise MeasureError("an nn.Module source lives in this process and cannot be counted in a "
+                               "child; give a factory instead")
+        from flopaudit.measure.isolate import run_isolated
 
-    return run_profile(source, seq_len=seq_len, batch=batch, device=device, backward=backward,
-                       attention=attention, by_module_depth=by_module_depth, backend=backend)
+        if device == "cuda":
+            # CUDA reserves virtual address space far beyond physical memory: an RLIMIT_AS would
+            # make its initialisation fail, so a CUDA child runs under the timeout only.
+            isolation = dataclasses.replace(isolation, memory_bytes=None)
+        data = run_isolated(_profile_as_dict, source, options, describe=source.describe(), limits=isolation)
+        return ProfileResult.from_dict(data, source=source.describe())
+    return _profile_here(source, **options)
+
+
+def _profile_here(source: ModelSource, *, seq_len: int | None, **options: Any) -> ProfileResult:
+    from flopaudit.measure.profiling import run_profile
+    from flopaudit.measure.quiet import silenced
+
+    with silenced(), hub_offline():
+        if seq_len is None:
+            from flopaudit.measure.sources import max_positions
+
+            limit = max_positions(source)
+            seq_len = min(DEFAULT_SEQ_LEN, limit) if limit else DEFAULT_SEQ_LEN
+        return run_profile(source, seq_len=seq_len, **options)
+
+
+def _profile_as_dict(source: ModelSource, options: dict[str, Any]) -> dict[str, Any]:
+    """What a child process of :func:`profile` runs: the count, as plain data."""
+    return dataclasses.asdict(_profile_here(source, **options))
 
 
 _CACHE: dict[tuple[Any, ...], ProfileResult] = {}
 
 
-def train_flop_per_token(source: ModelSource, *, seq_len: int, attention: str = "full") -> ProfileResult:
+def train_flop_per_token(source: ModelSource, *, seq_len: int, attention: str = "full",
+                         isolation: Limits | None = None) -> ProfileResult:
     """Count forward + backward of ``source`` at ``seq_len`` (batch 1, no weights in memory).
 
     The returned result's ``flop_per_token_train`` is what the ``measured`` method multiplies by
     a stage's tokens. Results for file and factory sources are cached per process (keyed by the
     file's modification time), since a config's stages often share a sequence length.
+    ``isolation`` is passed on to :func:`profile`.
     """
-    _require(source)
+    require_extras(source)
     key: tuple[Any, ...] | None = None
     if source.kind() != "module":
         stamp = None
@@ -127,7 +197,7 @@ def train_flop_per_token(source: ModelSource, *, seq_len: int, attention: str = 
         if key in _CACHE:
             return _CACHE[key]
     result = profile(source, seq_len=seq_len, batch=1, device="meta", backward=True,
-                     attention=attention, by_module_depth=0)
+                     attention=attention, by_module_depth=0, isolation=isolation)
     if key is not None:
         _CACHE[key] = result
     return result

@@ -5,8 +5,10 @@ This module does not import torch, so results can be built, compared and seriali
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from flopaudit.errors import MeasureError
 
 #: The counting convention, stated in every output (text and JSON).
 CONVENTION = (
@@ -48,6 +50,40 @@ class ProfileResult:
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     cuda: dict[str, Any] | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "the model") -> ProfileResult:
+        """Rebuild a result from ``dataclasses.asdict`` data (what a child process sends back).
+
+        The data comes from a process that ran the user's code, so its shape is checked: a
+        malformed result is a :class:`~flopaudit.errors.MeasureError`, never a wrong count.
+        """
+        def bad(what: str) -> MeasureError:
+            return MeasureError(f"{source} returned a malformed count ({what})")
+
+        names = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or not {"model", "forward_flop"} <= set(data) <= names:
+            raise bad("unexpected fields")
+
+        def whole(value: Any) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+        for name in ("seq_len", "batch", "parameters", "active_parameters", "forward_flop"):
+            if not whole(data.get(name)) or (name in ("seq_len", "batch") and data[name] < 1):
+                raise bad(name)
+        if data.get("backward_flop") is not None and not whole(data["backward_flop"]):
+            raise bad("backward_flop")
+        for name in ("by_operator", "by_module"):
+            table = data.get(name)
+            if not isinstance(table, dict) or not all(isinstance(k, str) and whole(v) for k, v in table.items()):
+                raise bad(name)
+        if not isinstance(data.get("uncounted_ops"), list) or not all(
+                isinstance(e, dict) and isinstance(e.get("op"), str) and whole(e.get("calls"))
+                for e in data["uncounted_ops"]):
+            raise bad("uncounted_ops")
+        if not all(isinstance(data.get(name), str) for name in ("model", "device", "attention")):
+            raise bad("model, device or attention")
+        return cls(**data)
 
     @property
     def tokens(self) -> int:

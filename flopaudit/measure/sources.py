@@ -12,7 +12,9 @@ Devices:
 - ``cuda``: real tensors on the GPU, random weights in bf16 (fp16 where bf16 is unsupported).
 
 Nothing is ever downloaded: HF configs are read from the local file and built with
-``from_config``-style construction, and remote code runs only with ``trust_remote_code``.
+``from_config``-style construction, every call into transformers runs under
+:func:`~flopaudit.measure.offline.hub_offline` (a config naming a hub backbone fails instead of
+fetching it), and remote code runs only with ``trust_remote_code``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
+from flopaudit.measure.offline import hub_offline
 
 if TYPE_CHECKING:
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -87,6 +90,7 @@ def build(source: ModelSource, *, seq_len: int, batch: int, device: str,
                         seq_len=seq_len, batch=batch, device=device, fake_mode=fake_mode)
 
 
+@hub_offline()
 def max_positions(source: ModelSource) -> int | None:
     """The longest sequence an HF config's position embeddings allow, if it says."""
     if source.hf_config is None:
@@ -114,12 +118,15 @@ def max_positions(source: ModelSource) -> int | None:
 
 def _import_transformers() -> Any:
     try:
-        import transformers
+        with hub_offline():  # huggingface_hub fixes its offline flag at import
+            import transformers
     except ImportError as exc:
-        raise MissingDependencyError("transformers", "hf", "Building a model from an HF config.json") from exc
+        raise MissingDependencyError("transformers", ("measure", "hf"),
+                                     "Building a model from an HF config.json") from exc
     return transformers
 
 
+@hub_offline()
 def load_hf_config(path: Path, *, trust_remote_code: bool = False) -> Any:
     """Read a local config.json into a transformers config object (no download, ever)."""
     transformers = _import_transformers()
@@ -150,7 +157,7 @@ def load_hf_config(path: Path, *, trust_remote_code: bool = False) -> Any:
             return transformers.AutoConfig.from_pretrained(str(path.parent), trust_remote_code=True,
                                                            local_files_only=True)
         except Exception as exc:  # transformers raises many types here; all mean "cannot build"
-            raise ModelSourceError(f"cannot load the remote-code config: {exc}", file=path) from exc
+            raise _rejected("cannot load the remote-code config", exc, path) from exc
     if not isinstance(model_type, str):
         raise ModelSourceError("the HF config has no model_type", file=path)
     if model_type not in known:
@@ -161,7 +168,19 @@ def load_hf_config(path: Path, *, trust_remote_code: bool = False) -> Any:
     try:
         return transformers.AutoConfig.for_model(model_type, **fields)
     except Exception as exc:
-        raise ModelSourceError(f"transformers rejected the config: {exc}", file=path) from exc
+        raise _rejected("transformers rejected the config", exc, path) from exc
+
+
+def _rejected(what: str, exc: Exception, path: Path, *, name_type: bool = False) -> ModelSourceError:
+    """The error for a config transformers would not load; a refused download says so plainly."""
+    cause: BaseException | None = exc
+    while cause is not None and type(cause).__name__ != "OfflineModeIsEnabled":
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return ModelSourceError(f"{what}: it needs files from the Hugging Face Hub (for example a "
+                                "pretrained backbone), and flopaudit never downloads anything", file=path,
+                                hint="count a config that names no hub repository, or use --factory")
+    return ModelSourceError(f"{what}: {f'{type(exc).__name__}: ' if name_type else ''}{exc}", file=path)
 
 
 def _hf_model_class(transformers: Any, config: Any, path: Path) -> Any:
@@ -178,6 +197,7 @@ def _hf_model_class(transformers: Any, config: Any, path: Path) -> Any:
     raise ModelSourceError(f"no transformers model class for {type(config).__name__}", file=path)
 
 
+@hub_offline()
 def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
               fake_mode: FakeTensorMode | None, trust_remote_code: bool) -> BuiltModel:
     transformers = _import_transformers()
@@ -213,12 +233,11 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
         except (ModelSourceError, MeasureError):
             raise
         except Exception as exc:
-            raise ModelSourceError(f"transformers could not build the model: {type(exc).__name__}: {exc}",
-                                   file=path) from exc
+            raise _rejected("transformers could not build the model", exc, path, name_type=True) from exc
 
     if device == "cpu":
         _check_cpu_memory(construct, path)
-    with _device_context(device, fake_mode), _hub_offline():
+    with _device_context(device, fake_mode):
         module = construct()
     module.eval()
     vocab = getattr(config, "vocab_size", None)
@@ -248,37 +267,11 @@ def _config_top_k(config: Any) -> int | None:
     return None
 
 
-@contextlib.contextmanager
-def _hub_offline() -> Iterator[None]:
-    """Make sure nothing reaches the Hugging Face Hub while a model is built."""
-    saved = {key: os.environ.get(key) for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    os.environ.update({key: "1" for key in saved})
-    # huggingface_hub reads HF_HUB_OFFLINE once, at import: set its constant too, or remote code
-    # named in a config's auto_map ("org/repo--module.Class") would still be fetched.
-    patched: list[tuple[Any, str, Any]] = []
-    for module_name in ("huggingface_hub.constants", "transformers.utils.hub"):
-        module = sys.modules.get(module_name)
-        for attr in ("HF_HUB_OFFLINE", "_is_offline_mode"):
-            if module is not None and hasattr(module, attr) and isinstance(getattr(module, attr), bool):
-                patched.append((module, attr, getattr(module, attr)))
-                setattr(module, attr, True)
-    try:
-        yield
-    finally:
-        for module, attr, value in patched:
-            setattr(module, attr, value)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _check_cpu_memory(construct: Callable[[], torch.nn.Module], path: Path) -> None:
     """Refuse a real CPU build that cannot fit: count the parameters on fake tensors first."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    with FakeTensorMode(), _hub_offline():
+    with FakeTensorMode():
         params = _count_parameters(construct())
     need = params * 4 * 2  # fp32 weights and their gradients, activations not included
     try:

@@ -40,5 +40,5 @@ def test_measured_config_without_torch_exits_2_naming_the_extra() -> None:
     proc = subprocess.run([sys.executable, "-c", BLOCKED], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "needs the optional package 'torch'" in proc.stderr
-    assert "pip install 'flopaudit[measure]'" in proc.stderr
+    assert "pip install 'flopaudit[measure,hf]'" in proc.stderr  # an hf_config needs both extras
     assert "Traceback" not in proc.stderr

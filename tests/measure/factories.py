@@ -68,3 +68,68 @@ class FFTMixer(torch.nn.Module):
 def fft_mixer() -> torch.nn.Module:
     """A model one of whose ops flopaudit cannot price (for the uncounted-op path of ``check``)."""
     return FFTMixer()
+
+
+# --------------------------------------------------------------------------- factories that misbehave
+# Each must end a ``check --allow-code`` or ``profile`` run with exit 2 (they run in a child).
+
+
+def hangs() -> torch.nn.Module:
+    """A factory that never returns (a ``time.sleep``-like hang)."""
+    import time
+
+    time.sleep(3600)
+    raise AssertionError("unreachable")
+
+
+def raises_system_exit() -> torch.nn.Module:
+    """A factory that asks to end the process with status 0 (``check`` would pass)."""
+    raise SystemExit(0)
+
+
+def raises_keyboard_interrupt() -> torch.nn.Module:
+    """A factory that raises KeyboardInterrupt, as if Ctrl-C were pressed."""
+    raise KeyboardInterrupt
+
+
+def exits_quietly() -> torch.nn.Module:
+    """A factory that ends its process with status 0, skipping every handler."""
+    import os
+
+    os._exit(0)
+
+
+def hungry() -> torch.nn.Module:
+    """A factory that allocates 64 GiB at once."""
+    return torch.nn.Linear(1, len(bytearray(64 * 2**30)))
+
+
+class ShapeError(torch.nn.Module):
+    """A linear layer whose input width does not match the embedding: the forward fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(10, 8)
+        self.proj = torch.nn.Linear(7, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.embed(ids))
+
+
+def shape_error() -> torch.nn.Module:
+    """A model whose forward pass raises a shape error (torch logs a traceback under fake tensors)."""
+    return ShapeError()
+
+
+def chatty() -> torch.nn.Module:
+    """The tiny decoder, after printing to stdout and stderr (Python-level and file-descriptor level)."""
+    import os
+    import sys
+    import warnings
+
+    print("hello from the factory")
+    sys.stderr.write("a factory warning on stderr\n")
+    os.write(1, b"raw bytes on fd 1\n")
+    os.write(2, b"raw bytes on fd 2\n")
+    warnings.warn("a factory warning", UserWarning, stacklevel=1)
+    return tiny_decoder()
