@@ -12,9 +12,11 @@ from typing import Any
 from flopaudit import __version__, notices
 from flopaudit.config.loader import LoadedConfig, load_config
 from flopaudit.config.paths import config_file
+from flopaudit.config.quantity import format_number
 from flopaudit.errors import ConfigError, MeasureError, ModelSourceError, PolicyError
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.methods import METHOD_ORDER, Context, Unavailable
+from flopaudit.estimate.plausibility import implausible_inputs
 from flopaudit.estimate.stage import StageResult, estimate_stage
 from flopaudit.policy.judge import PolicyCheck, judge
 from flopaudit.policy.loader import builtin_policies, resolve_policy
@@ -180,6 +182,24 @@ def gate_notices(loaded: LoadedConfig, stages: Sequence[StageResult], checks: Se
     return out
 
 
+def method_notice(method: str, stages: Sequence[StageResult], checks: Sequence[PolicyCheck]) -> list[notices.Notice]:
+    """With ``--method``: which stages it decides, the estimates it overrules, and the thresholds they disagree on."""
+    decided = [r.stage.name for r in stages if r.method == method]
+    text = (f"--method {method}: only the {method} estimate decides "
+            + (f"stage{'s' if len(decided) > 1 else ''} {', '.join(decided)}" if decided else "no stage"))
+    fallback = [r.stage.name for r in stages if r.method != method]
+    if fallback:
+        text += f" (not available for {', '.join(fallback)}: every estimate of those counts)"
+    overruled = [f"{r.stage.name}: " + ", ".join(f"{e.method} {format_number(e.flop.central)}" for e in r.cross_checks)
+                 for r in stages if r.method == method and r.cross_checks]
+    text += f"; estimates that do not decide: {'; '.join(overruled)}" if overruled else "; no other estimate was available"
+    disagree = [f"{c.policy.id} ({rc.threshold.describe()})" for c in checks for rc in c.rules
+                if rc.disagreement and rc.threshold is not None]
+    if disagree:
+        text += f"; they disagree with it on the side of the threshold of {', '.join(dict.fromkeys(disagree))}"
+    return [notices.Notice("method-selected", text)]
+
+
 def measured_counter(loaded: LoadedConfig, *, allow_outside_paths: bool = False
                      ) -> Callable[[int], tuple[float, list[str]]] | None:
     """seq_len -> (counted train FLOP per token, uncounted ops) of the config's real model; None without one."""
@@ -247,13 +267,19 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
             stages.append(estimate_stage(stage, ctx, method))
         except Unavailable as why:
             raise loaded.error(str(why), "training", i) from None
+        except ConfigError as exc:
+            # An estimate the stage's inputs make impossible (not finite): an input error at the stage.
+            raise loaded.error(exc.message, "training", i) from None
         except (ModelSourceError, MeasureError) as exc:
             # The real model could not be built or counted: point at the config line that names it.
             raise loaded.error(exc.message, "model", source_key, cls=type(exc)) from None
-    checks = [judge(p, config, stages, date) for p in selected]
+    checks = [judge(p, config, stages, date, method) for p in selected]
     found = gate_notices(loaded, stages, checks, date=date, today=today or dt.date.today(),
                          as_of_source=as_of_source if as_of is not None else None,
                          policies_from_command=bool(policies))
+    found += implausible_inputs(loaded, stages)
+    if method is not None:
+        found += method_notice(method, stages, checks)
     return AuditResult(loaded, stages, checks, date, fail_on, method, found)
 
 
@@ -263,4 +289,4 @@ def audit_file(path: str | Path, **kwargs: Any) -> AuditResult:
 
 
 __all__ = ["CONVENTION", "FAIL_ON", "AuditResult", "audit", "audit_file", "enforce_locks", "gate_notices", "measured_counter",
-           "select_policies"]
+           "method_notice", "select_policies"]
