@@ -16,6 +16,7 @@ from flopaudit.errors import (CodeNotAllowedError, ConfigError, FlopauditError, 
                               MissingDependencyError, ModelSourceError, PolicyError)
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.methods import METHOD_ORDER, Context, Unavailable
+from flopaudit.estimate.plausibility import implausible_inputs
 from flopaudit.estimate.stage import StageResult, estimate_stage
 from flopaudit.policy.judge import PolicyCheck, judge
 from flopaudit.policy.loader import builtin_policies, resolve_policy
@@ -312,16 +313,22 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
             stages.append(estimate_stage(stage, ctx, method))
         except Unavailable as why:
             raise loaded.error(str(why), "training", i) from None
+        except ConfigError as exc:
+            # An estimate the stage's inputs make impossible (not finite): an input error at the stage.
+            raise loaded.error(exc.message, "training", i) from None
         except (ModelSourceError, MeasureError) as exc:
             # The real model could not be built or counted: point at the config line that names it.
             located = loaded.error(exc.message, "model", source_key, cls=type(exc))
             located.hint = exc.hint
             raise located from None
-    checks = [judge(p, config, stages, date) for p in selected]
+    checks = [judge(p, config, stages, date, method) for p in selected]
     found = gate_notices(loaded, stages, checks, date=date, today=today or dt.date.today(),
                          as_of_source=as_of_source if as_of is not None else None,
                          policies_source=policies_source if policies else None,
                          allow_outside_paths=allow_outside_paths, allow_code=allow_code)
+    found += implausible_inputs(loaded, stages)
+    if method is not None:
+        found += notices.method_selected(method, stages, checks)
     return AuditResult(loaded, stages, checks, date, fail_on, method, found)
 
 

@@ -92,6 +92,24 @@ def excluded_policies(loaded: "LoadedConfig", builtin_ids: Sequence[str]) -> lis
                "policies")]
 
 
+def method_selected(method: str, stages: Sequence["StageResult"], checks: Sequence["PolicyCheck"]) -> list[Notice]:
+    """With ``--method``: which stages it decides, the estimates it overrules, and the thresholds they disagree on."""
+    decided = [r.stage.name for r in stages if r.method == method]
+    text = (f"--method {method}: only the {method} estimate decides "
+            + (f"stage{'s' if len(decided) > 1 else ''} {', '.join(decided)}" if decided else "no stage"))
+    fallback = [r.stage.name for r in stages if r.method != method]
+    if fallback:
+        text += f" (not available for {', '.join(fallback)}: every estimate of those counts)"
+    overruled = [f"{r.stage.name}: " + ", ".join(f"{e.method} {format_number(e.flop.central)}" for e in r.cross_checks)
+                 for r in stages if r.method == method and r.cross_checks]
+    text += f"; estimates that do not decide: {'; '.join(overruled)}" if overruled else "; no other estimate was available"
+    disagree = [f"{c.policy.id} ({rc.threshold.describe()})" for c in checks for rc in c.rules
+                if rc.disagreement and rc.threshold is not None]
+    if disagree:
+        text += f"; they disagree with it on the side of the threshold of {', '.join(dict.fromkeys(disagree))}"
+    return [Notice("method-selected", text)]
+
+
 def code_allowed(loaded: "LoadedConfig") -> list[Notice]:
     """A notice when the config's model factory was allowed to run (``--allow-code`` or the setting)."""
     factory = loaded.config.model.factory
@@ -186,5 +204,5 @@ def _bounds(policy: "Policy") -> str:
     return ", ".join(parts)
 
 
-__all__ = ["CODES", "Notice", "as_of", "at", "code_allowed", "excluded_policies", "outside_paths", "policy_overrides",
+__all__ = ["CODES", "Notice", "as_of", "at", "code_allowed", "method_selected", "excluded_policies", "outside_paths", "policy_overrides",
            "settings_policies", "stages_not_counted"]

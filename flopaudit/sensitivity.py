@@ -176,8 +176,13 @@ def _base_model(result: AuditResult, method: str | None) -> Iterator[Scenario]:
 
 
 def _methods(result: AuditResult, method: str | None) -> Iterator[Scenario]:
+    # Estimates that disagree across a threshold leave a verdict undecided; letting the stages' own
+    # method decide alone (as --method does) can then decide it too.
+    disagree = any(rc.disagreement for c in result.checks for rc in c.rules)
     for m in METHOD_ORDER:
-        if m == method or all(r.method == m or m not in {e.method for e in r.estimates} for r in result.stages):
+        if m == method or not any(m in {e.method for e in r.estimates} for r in result.stages) or (
+                not disagree and all(r.method == m or m not in {e.method for e in r.estimates}
+                                     for r in result.stages)):
             continue
         yield Scenario(f"Estimation method ({method or 'first available per stage'})",
                        f"{m} wherever a stage allows it", result.config, m, topic="method")

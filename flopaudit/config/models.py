@@ -15,9 +15,30 @@ from pydantic_core import PydanticCustomError
 
 from flopaudit.config.kinds import GENERATION_KINDS, MODALITIES, STAGE_KINDS
 from flopaudit.config.quantity import Quantity
-from flopaudit.config.types import Count, Fraction, Money, Num, NumOrUnknown, PosCount
+from flopaudit.config.types import AtMost, bound_text, Count, Fraction, Money, Num, NumOrUnknown, PosCount
 from flopaudit.estimate import accelerators
 from flopaudit.suggest import did_you_mean
+
+# Physically meaningful bounds (README, "Bounds"). Each is far above any training run published so
+# far and far below where float arithmetic overflows: no estimate can overflow, and a slipped
+# exponent (1e160 parameters, a 1e308 sequence length) is an error at its own line.
+Parameters = Annotated[Num, AtMost(1e15, "500x the largest published models, about 2e12 parameters")]
+TOKENS_MAX = 1e17
+Tokens = Annotated[Num, AtMost(TOKENS_MAX, "3,000x the largest published training sets, about 3.6e13 tokens")]
+Samples = Annotated[Num, AtMost(1e15, "1,000x the largest published image-text sets, about 1e12 samples")]
+Epochs = Annotated[Num, AtMost(1e4, "image models train for hundreds of epochs, language models for a few")]
+Length = Annotated[PosCount, AtMost(1e8, "10x the longest trained context windows, about 1e7 tokens")]
+Devices = Annotated[Num, AtMost(1e8, "100x the largest planned clusters, about 1e6 accelerators")]
+Hours = Annotated[Num, AtMost(1e6, "114 years of wall-clock time")]
+DeviceHours = Annotated[Num, AtMost(1e14, "the bound on devices x the bound on hours")]
+PeakFlops = Annotated[Num, AtMost(1e18, "8x a wafer-scale engine, the fastest device at about 1.25e17 FLOP/s")]
+Flop = Annotated[Num, AtMost(1e35, "1e8x the largest training runs so far, about 5e26 FLOP")]
+Dollars = Annotated[Money, AtMost(1e15, "10x the world's yearly GDP, about 1e14 USD")]
+Depth = Annotated[PosCount, AtMost(1e5, "100x the deepest trained transformers, about 1e3 layers")]
+Width = Annotated[PosCount, AtMost(1e7, "100x the widest trained models, d_model about 1e5")]
+FfnWidth = Annotated[PosCount, AtMost(1e8, "1,000x the widest trained FFN layers, about 1e5")]
+Vocab = Annotated[PosCount, AtMost(1e9, "4,000x the largest trained vocabularies, about 2.6e5 entries")]
+Experts = Annotated[Count, AtMost(1e7, "10x the largest expert counts, about 1e6 (PEER)")]
 
 
 def located(message: str, *path: str | int) -> PydanticCustomError:
@@ -66,22 +87,22 @@ class Architecture(_Strict):
     """Transformer shape; enables the detailed ``transformer`` formula."""
 
     family: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"
-    layers: PosCount
-    d_model: PosCount
-    heads: PosCount
-    kv_heads: PosCount | None = None
-    head_dim: PosCount | None = None
-    d_ff: PosCount | None = Field(default=None, description="FFN hidden width per projection; default 4 x d_model")
+    layers: Depth
+    d_model: Width
+    heads: Width
+    kv_heads: Width | None = None
+    head_dim: Width | None = None
+    d_ff: FfnWidth | None = Field(default=None, description="FFN hidden width per projection; default 4 x d_model")
     ffn: Literal["gated", "plain"] = "gated"
-    vocab: PosCount
-    context: PosCount | None = None
+    vocab: Vocab
+    context: Length | None = None
     tied_embeddings: bool = False
-    experts: Count = 0
-    experts_per_token: Count = 0
-    shared_experts: Count = 0
-    expert_d_ff: PosCount | None = None
+    experts: Experts = 0
+    experts_per_token: Experts = 0
+    shared_experts: Experts = 0
+    expert_d_ff: FfnWidth | None = None
     dense_layers: Count = 0
-    decoder_layers: PosCount | None = None
+    decoder_layers: Depth | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "Architecture":
@@ -131,12 +152,12 @@ class ModelInfo(_Strict):
     name: str = Field(min_length=1)
     developer: str | None = None
     modality: list[str] = Field(default_factory=lambda: ["text"])
-    parameters: Num | None = None
-    active_parameters: Num | None = None
+    parameters: Parameters | None = None
+    active_parameters: Parameters | None = None
     architecture: Architecture | None = None
     hf_config: str | None = None
     factory: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-    factory_input: list[PosCount] | None = None
+    factory_input: list[Length] | None = None
 
     @field_validator("modality")
     @classmethod
@@ -168,11 +189,11 @@ class Hardware(_Strict):
     """What the stage ran on; enables the ``hardware`` method."""
 
     accelerator: str | None = None
-    peak_flops: Num | None = None
+    peak_flops: PeakFlops | None = None
     precision: Literal["bf16", "fp16", "fp8", "tf32", "fp32", "int8"] | None = None
-    count: Num | None = None
-    hours: Num | None = None
-    device_hours: Num | None = None
+    count: Devices | None = None
+    hours: Hours | None = None
+    device_hours: DeviceHours | None = None
     utilization: Fraction | None = None
 
     @model_validator(mode="after")
@@ -215,19 +236,19 @@ class Stage(_Strict):
 
     name: str = Field(min_length=1)
     kind: str
-    tokens: Num | None = None
-    epochs: Num = Quantity.exact(1.0)
-    samples: Num | None = None
-    tokens_per_sample: Num | None = None
-    sequence_length: PosCount | None = None
+    tokens: Tokens | None = None
+    epochs: Epochs = Quantity.exact(1.0)
+    samples: Samples | None = None
+    tokens_per_sample: Annotated[Num, AtMost(1e8, "as sequence_length")] | None = None
+    sequence_length: Length | None = None
     hardware: Hardware | None = None
-    flop: Num | None = None
+    flop: Flop | None = None
     recomputation: bool = False
-    generator_parameters: Num | None = None
-    generated_tokens: Num | None = None
+    generator_parameters: Parameters | None = None
+    generated_tokens: Tokens | None = None
     public: bool = False
     sources: list[str] = Field(default_factory=list)
-    source_flop: Num | None = None
+    source_flop: Flop | None = None
 
     @field_validator("kind")
     @classmethod
@@ -245,6 +266,10 @@ class Stage(_Strict):
             raise located("samples needs tokens_per_sample", "samples")
         if self.tokens_per_sample is not None and self.samples is None:
             raise located("tokens_per_sample goes with samples", "tokens_per_sample")
+        if self.samples is not None and self.tokens_per_sample is not None \
+                and self.samples.high * self.tokens_per_sample.high > TOKENS_MAX:
+            raise located(f"samples x tokens_per_sample must be at most {bound_text(TOKENS_MAX)} (as tokens)",
+                          "samples")
         for key in ("generator_parameters", "generated_tokens"):
             if getattr(self, key) is not None and self.kind not in GENERATION_KINDS:
                 raise located(f"{key} is for kinds {', '.join(sorted(GENERATION_KINDS))}", key)
@@ -271,7 +296,7 @@ class BaseModelInfo(_Strict):
     """The model this run modifies (someone else's, for the EU downstream-modifier rule)."""
 
     name: str = Field(min_length=1)
-    training_flop: NumOrUnknown = None
+    training_flop: Annotated[NumOrUnknown, AtMost(1e35, "as a stage's flop")] = None
     systemic_risk: bool | None = Field(
         default=None, description="Whether the original is a GPAI model with systemic risk (EU); unknown if absent")
 
@@ -279,17 +304,17 @@ class BaseModelInfo(_Strict):
 class Organization(_Strict):
     """Non-compute facts some policies use."""
 
-    annual_revenue_usd: Money | None = None
-    compute_cost_usd: Money | None = None
+    annual_revenue_usd: Dollars | None = None
+    compute_cost_usd: Dollars | None = None
 
 
 class Deployment(_Strict):
     """Inference-time use, shown next to training compute in the report."""
 
-    requests_per_day: Num
-    tokens_per_request: Num
-    samples_per_request: Num = Quantity.exact(1.0)
-    days: Num = Quantity.exact(365.0)
+    requests_per_day: Annotated[Num, AtMost(1e13, "1,000 requests a day for each of 1e10 people")]
+    tokens_per_request: Annotated[Num, AtMost(1e9, "100x the longest context windows")]
+    samples_per_request: Annotated[Num, AtMost(1e6, "best-of-a-million")] = Quantity.exact(1.0)
+    days: Annotated[Num, AtMost(1e5, "about 270 years")] = Quantity.exact(365.0)
 
 
 class Counting(_Strict):

@@ -60,6 +60,25 @@ def format_number(x: float) -> str:
     return f"{x:.4g}"
 
 
+def format_ratio(ratio: float) -> str:
+    """``figure / other`` after "differs by": ``+62%`` within a factor of 2, else ``a factor of 4.1e27 (lower)``."""
+    # A percent of a factor of 4e27 ("+409566...%") would be unreadable.
+    if ratio == 0:
+        return "-100%"
+    if ratio < 0 or not math.isfinite(ratio):
+        return "an amount that is not a number"
+    if 0.5 <= ratio <= 2:
+        return f"{ratio - 1:+.0%}"
+    factor, word = (ratio, "higher") if ratio > 1 else (1 / ratio, "lower")
+    if factor < 9.95:
+        shown = f"{factor:.2g}"
+    elif factor < 1e4:
+        shown = f"{factor:,.0f}"
+    else:
+        shown = f"{factor:.1e}".replace("e+0", "e").replace("e+", "e")
+    return f"a factor of {shown} ({word})"
+
+
 def _parse_one(text: str, *, money: bool) -> float:
     m = _NUMBER.match(text.strip())
     if not m:

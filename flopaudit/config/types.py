@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
-from flopaudit.config.quantity import Quantity, parse_count, parse_quantity
+from flopaudit.config.quantity import Quantity, format_number, parse_count, parse_quantity
 
 _NUMBER_TEXT = r"^\$?\s*[0-9.eE+_-]+\s*[KkMBGTPE]?(\s*\.\.\s*\$?\s*[0-9.eE+_-]+\s*[KkMBGTPE]?)?$"
 
@@ -61,3 +64,47 @@ Count = Annotated[int, PlainValidator(lambda v: parse_count(v)),
 PosCount = Annotated[int, PlainValidator(lambda v: parse_count(v, allow_zero=False)),
                      WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1},
                                                {"type": "string", "pattern": r"^[0-9.]+[KkMBGTPE]?$"}]})]
+
+
+@dataclass(frozen=True)
+class AtMost:
+    """Upper bound of a config number: ``Annotated[Num, AtMost(1e15, "why")]``.
+
+    Every quantity has a physically meaningful range (README, "Bounds"): far above any real
+    training run, far below where float arithmetic overflows. A value above it is a config error
+    at the field's line, and the JSON Schema carries it as ``maximum``.
+    """
+
+    maximum: float
+    why: str
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def _check(self, value: Any) -> Any:
+        high = value.high if isinstance(value, Quantity) else value
+        if high is not None and high > self.maximum:
+            shown = value if isinstance(value, Quantity) else format_number(float(value))
+            raise ValueError(f"must be at most {bound_text(self.maximum)} ({self.why}), got {shown}")
+        return value
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = _with_maximum(dict(handler(schema)), self.maximum)
+        described = out.get("description")
+        out["description"] = (f"{described}; " if described else "") + \
+            f"at most {bound_text(self.maximum)} ({self.why})"
+        return out
+
+
+def bound_text(x: float) -> str:
+    """A bound as people write it: ``1e15``."""
+    return f"{x:.0e}".replace("e+0", "e").replace("e+", "e")
+
+
+def _with_maximum(schema: dict[str, Any], maximum: float) -> dict[str, Any]:
+    """``schema`` with ``maximum`` on every numeric branch (nested ``anyOf`` included)."""
+    if schema.get("type") in ("number", "integer"):
+        return {**schema, "maximum": maximum}
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [_with_maximum(dict(b), maximum) for b in schema["anyOf"]]}
+    return schema

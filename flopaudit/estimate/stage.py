@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from flopaudit.config.kinds import TRAINING_KINDS
 from flopaudit.config.models import Stage
-from flopaudit.config.quantity import format_number
+from flopaudit.config.quantity import format_number, format_ratio
+from flopaudit.errors import ConfigError
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.methods import METHOD_ORDER, METHODS, Context, Estimate, Unavailable
 
@@ -38,9 +39,28 @@ class StageResult:
         """The other estimates."""
         return [e for e in self.estimates if e.method != self.method]
 
+    def spread(self, *, recomputation: bool) -> Band:
+        """Lowest low and highest high over every estimate (each with its own recomputation when counted)."""
+        bands = [e.flop + r if recomputation and (r := _recomputation(self.stage, e)) is not None else e.flop
+                 for e in self.estimates]
+        chosen = self.flop + self.recomputation_flop if recomputation and self.recomputation_flop else self.flop
+        return Band(min(b.low for b in bands), chosen.central, max(b.high for b in bands))
+
+
+def _recomputation(stage: Stage, estimate: Estimate) -> Band | None:
+    """Extra forward passes of full activation recomputation for ``estimate``; None when off."""
+    if not (stage.recomputation and stage.kind in TRAINING_KINDS and "training" in estimate.parts):
+        return None
+    # Full activation recomputation re-runs one forward pass: 1/3 of forward + backward.
+    return estimate.parts["training"] * (1 / 3)
+
 
 def available_estimates(stage: Stage, ctx: Context) -> tuple[list[Estimate], dict[str, str]]:
-    """Run every method; return the estimates made and, per method that could not, the reason."""
+    """Run every method; return the estimates made and, per method that could not, the reason.
+
+    A method that lacks an input is unavailable; one whose inputs give a figure that is not a finite
+    number is a :class:`ConfigError`: skipping it would let a smaller estimate decide instead.
+    """
     made: list[Estimate] = []
     missing: dict[str, str] = {}
     for name in METHOD_ORDER:
@@ -49,9 +69,9 @@ def available_estimates(stage: Stage, ctx: Context) -> tuple[list[Estimate], dic
         except Unavailable as why:
             missing[name] = str(why)
             continue
-        if not all(math.isfinite(x) for x in (estimate.flop.low, estimate.flop.high)):
-            missing[name] = "the estimate overflows: check the magnitudes of the inputs"
-            continue
+        if not all(math.isfinite(x) for x in (estimate.flop.low, estimate.flop.central, estimate.flop.high)):
+            raise ConfigError(f"the {name} estimate is not a finite number (it overflows): check the "
+                              "magnitudes of this stage's inputs")
         made.append(estimate)
     return made, missing
 
@@ -83,12 +103,9 @@ def estimate_stage(stage: Stage, ctx: Context, method: str | None = None) -> Sta
         if abs(ratio - 1) > CROSS_CHECK_MARGIN:
             warnings.append(
                 f"cross-check {other.method} ({format_number(other.flop.central)}) differs from "
-                f"{chosen.method} ({format_number(chosen.flop.central)}) by {ratio - 1:+.0%}, more than "
+                f"{chosen.method} ({format_number(chosen.flop.central)}) by {format_ratio(ratio)}, more than "
                 f"the {CROSS_CHECK_MARGIN:.0%} accuracy margin of the EU Guidelines (Annex A.2)")
     for e in made:
         warnings += [w for w in e.warnings if w not in warnings]
-    recompute = None
-    if stage.recomputation and stage.kind in TRAINING_KINDS and "training" in chosen.parts:
-        # Full activation recomputation re-runs one forward pass: 1/3 of forward + backward.
-        recompute = chosen.parts["training"] * (1 / 3)
-    return StageResult(stage, chosen.method, chosen.flop, made, missing, warnings, recompute)
+    return StageResult(stage, chosen.method, chosen.flop, made, missing, warnings,
+                       _recomputation(stage, chosen))

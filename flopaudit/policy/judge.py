@@ -5,6 +5,14 @@ band's low end is > T, ``below`` when its high end is <= T, ``indeterminate`` wh
 straddles T; ``not-applicable`` when a non-compute condition rules the policy out. A policy is
 crossed when any of its rules is. Conditions whose facts the config does not give are unknown:
 they never turn a verdict into a pass.
+
+Estimates that disagree (README, "Exit codes"): besides the stages' figures, a rule compares the
+spread of every available estimate of the counted stages (per stage its lowest low and highest
+high, added up). A ``below`` that the spread contradicts (another estimate reaches the threshold)
+is ``indeterminate``, naming the methods and their figures; an ``above`` stays ``above`` with the
+disagreement among its reasons, since a lower estimate must never turn a crossing into a pass
+(under ``--fail-on above`` an ``indeterminate`` passes). With ``--method NAME`` a stage whose figure
+comes from that method adds only its figure: the chosen method decides, and says so.
 """
 
 from __future__ import annotations
@@ -69,6 +77,8 @@ class RuleCheck:
     threshold: Threshold | None
     conditions: list[tuple[str, bool | None]]
     reasons: list[str] = field(default_factory=list)
+    #: The estimates of the counted stages disagree on the side of the threshold ("" when they agree).
+    disagreement: str = ""
 
 
 @dataclass
@@ -101,25 +111,73 @@ class PolicyCheck:
         return math.log2(m) if m else None
 
 
-def counted_flop(policy: Policy, stages: list[StageResult],
-                 kinds: list[str] | None = None) -> tuple[Band, list[str], list[str]]:
-    """Sum of the stages the policy's accounting counts (or of ``kinds``); names of counted and excluded stages."""
+def _counted_stages(policy: Policy, stages: list[StageResult],
+                    kinds: list[str] | None) -> tuple[list[StageResult], list[str]]:
+    """The stages the policy's accounting counts (or ``kinds``), and the names of the others."""
     acc = policy.accounting
     counts = acc.counts if kinds is None else kinds
-    total = Band.exact(0.0)
-    counted: list[str] = []
+    counted: list[StageResult] = []
     excluded: list[str] = []
     for r in stages:
         s = r.stage
         if s.kind not in counts or (s.kind == "synthetic-data" and s.public
                                         and acc.excluded("public-synthetic-data")):
             excluded.append(s.name)
-            continue
-        counted.append(s.name)
+        else:
+            counted.append(r)
+    return counted, excluded
+
+
+def counted_flop(policy: Policy, stages: list[StageResult],
+                 kinds: list[str] | None = None) -> tuple[Band, list[str], list[str]]:
+    """Sum of the stages the policy's accounting counts (or of ``kinds``); names of counted and excluded stages."""
+    counted, excluded = _counted_stages(policy, stages, kinds)
+    total = Band.exact(0.0)
+    for r in counted:
         total = total + r.flop
-        if r.recomputation_flop is not None and not acc.excluded("activation-recomputation"):
+        if r.recomputation_flop is not None and not policy.accounting.excluded("activation-recomputation"):
             total = total + r.recomputation_flop
-    return total, counted, excluded
+    return total, [r.stage.name for r in counted], excluded
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The counted stages of a rule, to add up every available estimate of each, not only its figure."""
+
+    stages: tuple[StageResult, ...]
+    recomputation: bool
+
+    def band(self, selected: str | None = None) -> Band:
+        """Per stage the lowest low and highest high of its estimates, added up.
+
+        A stage whose figure comes from ``selected`` (``--method``) adds only its figure.
+        """
+        total = Band.exact(0.0)
+        for r in self.stages:
+            if selected is not None and r.method == selected:
+                extra = r.recomputation_flop if self.recomputation else None
+                total = total + (r.flop + extra if extra is not None else r.flop)
+            else:
+                total = total + r.spread(recomputation=self.recomputation)
+        return total
+
+    def describe(self, threshold: "Threshold") -> str:
+        """``methods disagree on the side of > 1e25: stage p transformer 7.2e24, hardware 1.02e25..1.31e25``."""
+        parts = [f"stage {r.stage.name} " + ", ".join(f"{e.method} {_band_text(e.flop)}" for e in r.estimates)
+                 for r in self.stages if len(r.estimates) > 1]
+        total = self.band()
+        return (f"methods disagree on the side of {threshold.describe()}: {'; '.join(parts)} "
+                f"(all estimates together: {_band_text(total)})")
+
+
+def counted_spread(policy: Policy, stages: list[StageResult], kinds: list[str] | None = None) -> Spread:
+    """The :class:`Spread` of the stages the policy's accounting counts (or of ``kinds``)."""
+    counted, _ = _counted_stages(policy, stages, kinds)
+    return Spread(tuple(counted), not policy.accounting.excluded("activation-recomputation"))
+
+
+def _band_text(b: Band) -> str:
+    return format_number(b.low) if b.is_exact else f"{format_number(b.low)}..{format_number(b.high)}"
 
 
 def cluster_peak(stages: list[StageResult]) -> Band | None:
@@ -204,8 +262,9 @@ def _threshold(rule: Rule, config: Config) -> tuple[Threshold | None, str]:
     return Threshold(min(values), max(values), rule.comparison), note
 
 
-def judge_rule(rule: Rule, config: Config, stages: list[StageResult], counted: Band) -> RuleCheck:
-    """Verdict of one rule."""
+def judge_rule(rule: Rule, config: Config, stages: list[StageResult], counted: Band,
+               spread: Spread | None = None, selected: str | None = None) -> RuleCheck:
+    """Verdict of one rule; ``spread``: every estimate of the counted stages; ``selected``: the ``--method``."""
     conditions = [evaluate_condition(c, config) for c in rule.conditions]
     if any(ok is False for _, ok in conditions):
         failed = [d for d, ok in conditions if ok is False]
@@ -225,12 +284,25 @@ def judge_rule(rule: Rule, config: Config, stages: list[StageResult], counted: B
     if verdict == "indeterminate":
         reasons.append(f"the band {format_number(value.low)}..{format_number(value.high)} straddles "
                        f"the threshold {threshold.describe()}")
+    disagreement = ""
+    if spread is not None and rule.metric != "cluster_peak_flops" and verdict != "indeterminate" \
+            and threshold.compare(spread.band()) != verdict:
+        disagreement = spread.describe(threshold)
+        decides = threshold.compare(spread.band(selected))
+        if decides == verdict:
+            reasons.append(f"{disagreement}; only the {selected} estimate decides (--method {selected})")
+        elif verdict == "below":
+            verdict = "indeterminate"
+            reasons.append(disagreement)
+        else:
+            reasons.append(f"{disagreement}; the stages' figures are above it, and a lower estimate never "
+                           "turns a crossing into a pass")
     if verdict != "below":
         unknown = [d for d, ok in conditions if ok is None]
         if unknown:
             verdict = "indeterminate"
             reasons += [f"unknown: {d} (not given in the config)" for d in unknown]
-    return RuleCheck(rule, verdict, value, threshold, conditions, reasons)
+    return RuleCheck(rule, verdict, value, threshold, conditions, reasons, disagreement)
 
 
 def _combine(checks: list[RuleCheck]) -> RuleCheck:
@@ -268,12 +340,14 @@ def _obligations(policy: Policy, config: Config, verdict: str) -> tuple[list[str
     return out, ids
 
 
-def judge(policy: Policy, config: Config, stages: list[StageResult], as_of: dt.date) -> PolicyCheck:
-    """The verdict of ``policy`` for an estimated config on ``as_of``."""
+def judge(policy: Policy, config: Config, stages: list[StageResult], as_of: dt.date,
+          method: str | None = None) -> PolicyCheck:
+    """The verdict of ``policy`` for an estimated config on ``as_of``; ``method``: the one ``--method`` named."""
     status = status_on(policy, as_of)
     counted, counted_names, excluded_names = counted_flop(policy, stages)
     rule_checks = [judge_rule(rule, config, stages,
-                              counted if rule.counts is None else counted_flop(policy, stages, rule.counts)[0])
+                              counted if rule.counts is None else counted_flop(policy, stages, rule.counts)[0],
+                              counted_spread(policy, stages, rule.counts), method)
                    for rule in policy.rules]
     deciding = _combine(rule_checks)
     reasons = list(deciding.reasons)
