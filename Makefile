@@ -36,6 +36,7 @@ reports: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/startup.py
+	$(PY) bench/stages.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

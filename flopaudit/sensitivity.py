@@ -7,6 +7,11 @@ causal against full attention, active against total parameters of a mixture of e
 generator, teacher and synthetic-data compute is counted, the base model's compute, and the
 estimation method. For a verdict that a utilisation range leaves undecided, the break-even
 utilisation is found by bisection, each step a real audit.
+
+Each scenario re-runs the whole audit, so scenarios made one per stage (utilisation, generation)
+are made for the :data:`STAGE_LIMIT` stages that matter most only: otherwise a config with
+thousands of stages would run thousands of audits of thousands of stages. The stages left out
+are named in :attr:`Sensitivity.not_varied`, and the report says so.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from flopaudit.estimate.methods import DEFAULT_UTILIZATION, METHOD_ORDER
 
 #: Bisection steps for a break-even utilisation (range / 2^14: finer than any published MFU).
 BISECTION_STEPS = 14
+#: Most stages given per-stage scenarios of one topic; the analysis grows linearly with the stages.
+STAGE_LIMIT = 8
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class Sensitivity:
     method: str | None
     outcomes: list[Outcome]
     break_evens: list[BreakEven] = field(default_factory=list)
+    #: What the :data:`STAGE_LIMIT` left out, one sentence per topic.
+    not_varied: list[str] = field(default_factory=list)
 
     def deciding(self, policy: str) -> list[tuple[Outcome, Flip]]:
         """Scenarios that turn an undecided verdict of ``policy`` into a decided one."""
@@ -104,14 +113,39 @@ def _with_stage(config: Config, index: int, **update: object) -> Config:
     return config.model_copy(update={"training": stages})
 
 
-def _utilisation(result: AuditResult, method: str | None) -> Iterator[Scenario]:
+def _utilisation_stages(result: AuditResult) -> list[int]:
+    """Stages estimated from hardware whose utilisation is a range."""
+    out = []
     for i, r in enumerate(result.stages):
         hw = r.stage.hardware
-        if hw is None or r.method != "hardware":
-            continue
+        if hw is not None and r.method == "hardware" and (hw.utilization or DEFAULT_UTILIZATION).is_range:
+            out.append(i)
+    return out
+
+
+def _generation_stages(result: AuditResult) -> list[int]:
+    """Stages whose generated (or teacher) compute a scenario can leave out or make public."""
+    return [i for i, s in enumerate(result.config.training)
+            if s.kind in ("synthetic-data", "distillation")
+            or (s.kind == "reinforcement-learning" and s.generated_tokens is not None)]
+
+
+def _widest(result: AuditResult, indices: list[int]) -> list[int]:
+    """The :data:`STAGE_LIMIT` of ``indices`` with the widest FLOP band (then the largest), in config order."""
+    if len(indices) <= STAGE_LIMIT:
+        return indices
+    flop = [result.stages[i].flop for i in indices]
+    order = sorted(range(len(indices)), key=lambda k: (flop[k].high - flop[k].low, flop[k].central, -k),
+                   reverse=True)
+    return sorted(indices[k] for k in order[:STAGE_LIMIT])
+
+
+def _utilisation(result: AuditResult, method: str | None) -> Iterator[Scenario]:
+    for i in _widest(result, _utilisation_stages(result)):
+        r = result.stages[i]
+        hw = r.stage.hardware
+        assert hw is not None
         u = hw.utilization or DEFAULT_UTILIZATION
-        if not u.is_range:
-            continue
         for end, value in (("low end", u.low), ("high end", u.high)):
             pinned = hw.model_copy(update={"utilization": Quantity.exact(value)})
             yield Scenario(f"Utilisation of stage '{r.stage.name}' ({u})", f"{end}: {value:g}",
@@ -144,7 +178,8 @@ def _moe(result: AuditResult, method: str | None) -> Iterator[Scenario]:
 
 def _generation(result: AuditResult, method: str | None) -> Iterator[Scenario]:
     config = result.config
-    for i, s in enumerate(config.training):
+    for i in _widest(result, _generation_stages(result)):
+        s = config.training[i]
         if s.kind == "synthetic-data":
             variant = "not public (public: false)" if s.public else "publicly accessible (public: true)"
             yield Scenario(f"Synthetic data of stage '{s.name}' ({'public' if s.public else 'not public'})",
@@ -235,9 +270,23 @@ def _break_evens(base: AuditResult, outcomes: list[Outcome]) -> list[BreakEven]:
     return out
 
 
+def not_varied(result: AuditResult) -> list[str]:
+    """One sentence per topic whose per-stage scenarios the :data:`STAGE_LIMIT` cut short."""
+    out = []
+    for what, indices, rest in (
+            ("stages estimated from hardware with a utilisation range", _utilisation_stages(result),
+             "the total's band still spans every stage's utilisation range"),
+            ("stages with generated or teacher compute", _generation_stages(result),
+             "whether the others' generated compute counts is not varied")):
+        if len(indices) > STAGE_LIMIT:
+            out.append(f"Only {STAGE_LIMIT} of the {len(indices):,} {what} are varied one by one (those with the "
+                       f"widest FLOP bands, then the largest); {rest}.")
+    return out
+
+
 def analyse(result: AuditResult) -> Sensitivity:
     """Run every scenario for one audited config."""
     method = result.method  # the --method of the baseline (None: first available per stage)
     outcomes = [_outcome(result, s) for gen in GENERATORS for s in gen(result, method)]
-    return Sensitivity(method, outcomes, _break_evens(result, outcomes))
+    return Sensitivity(method, outcomes, _break_evens(result, outcomes), not_varied(result))
 

@@ -11,13 +11,15 @@ from collections.abc import Iterator
 import click
 
 from flopaudit.errors import FlopauditError
+from flopaudit.render.safe import plain
 
 EXIT_INPUT = 2
 EXIT_INTERRUPT = 130
 
 
 def _say(text: str) -> None:
-    click.echo(f"flopaudit: error: {text}", err=True)
+    # Messages quote names from the config: no control character or workflow command gets through.
+    click.echo(f"flopaudit: error: {plain(text)}", err=True)
 
 
 @contextlib.contextmanager

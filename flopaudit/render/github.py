@@ -1,4 +1,9 @@
-"""``--format github``: GitHub Actions workflow commands (annotations on the config file)."""
+"""``--format github``: GitHub Actions workflow commands (annotations on the config file).
+
+A runner reads any output line that starts with ``::`` as a command, so no user text may break
+a line: messages and properties are escaped as the workflow-command syntax asks, and the
+closing summary line (which names the config file) is put on one line.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from flopaudit.render import common as c
+from flopaudit.render.safe import one_line, printable
 
 if TYPE_CHECKING:
     from flopaudit.audit import AuditResult
@@ -13,7 +19,7 @@ if TYPE_CHECKING:
 
 def _escape(text: str, *, prop: bool = False) -> str:
     # https://docs.github.com/actions/reference/workflow-commands-for-github-actions
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
@@ -24,7 +30,8 @@ def _line(r: "AuditResult", *path: str | int) -> int:
 
 def annotation(level: str, file: str, line: int, title: str, message: str) -> str:
     """One ``::level file=...,line=...,title=...::message`` command."""
-    return f"::{level} file={_escape(file, prop=True)},line={line},title={_escape(title, prop=True)}::{_escape(message)}"
+    return (f"::{level} file={_escape(file, prop=True)},line={line},title={_escape(title, prop=True)}"
+            f"::{_escape(message)}")
 
 
 def render(results: Sequence["AuditResult"]) -> str:
@@ -51,6 +58,6 @@ def render(results: Sequence["AuditResult"]) -> str:
             for w in s.warnings:
                 out.append(annotation("warning", r.loaded.file, _line(r, "training", i),
                                       f"flopaudit: stage {s.stage.name}", w))
-        out.append(f"{c.summary_line(r.exit_code, r.checks, r.fail_on)} ({r.loaded.file}, exit {r.exit_code}; "
-                   f"{c.convention(r)})")
+        out.append(one_line(f"{c.summary_line(r.exit_code, r.checks, r.fail_on)} ({r.loaded.file}, "
+                            f"exit {r.exit_code}; {c.convention(r)})"))
     return "\n".join(out) + "\n"

@@ -34,6 +34,7 @@ from flopaudit.policy.judge import PolicyCheck
 from flopaudit.policy.loader import builtin_dir, builtin_policies
 from flopaudit.policy.models import Policy
 from flopaudit.render import common as c
+from flopaudit.render.safe import is_web_url, printable
 from flopaudit.render.svg import LABEL_CHARS, Chart, Mark, Point, build_chart, shorten
 from flopaudit.sensitivity import Flip, Sensitivity, analyse
 
@@ -63,6 +64,8 @@ class CheckView:
     status_detail: str
     obligations: list[ObligationView]
     deciders: list[str] = field(default_factory=list)
+    #: Names of the stages the policy counts, as a set: the stage matrix looks every stage up in it.
+    counted: frozenset[str] = frozenset()
 
     @property
     def reasons(self) -> list[str]:
@@ -188,8 +191,8 @@ def config_view(index: int, result: "AuditResult") -> ConfigView:
     sens = analyse(result)
     moe = next((o for o in sens.outcomes if o.scenario.topic == "moe"), None)
     context = apply(result, moe.total if moe else None)
-    checks = [CheckView(k, status_detail(k.policy, k.status), _obligations(k), _deciders(sens, k))
-              for k in result.checks]
+    checks = [CheckView(k, status_detail(k.policy, k.status), _obligations(k), _deciders(sens, k),
+                        frozenset(k.counted_stages)) for k in result.checks]
     headline, css = _headline(result)
     return ConfigView(index, f"config-{index + 1}", result, checks, _stage_views(result), sens, context,
                       headline, css, c.summary_line(result.exit_code, result.checks, result.fail_on))
@@ -276,13 +279,19 @@ def _policies(views: Sequence[ConfigView]) -> list[tuple[Policy, str, str]]:
     return [(p, *policy_digest(p)) for p in seen.values()]
 
 
+def _printable(value: object) -> object:
+    """Every string printed into the page loses its control characters (autoescaping does the rest)."""
+    return printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             finalize=_printable)
     env.filters.update(flop=c.flop, band=c.band, threshold=c.threshold,
                        pct=lambda x: f"{x:.1%}" if x >= 0.001 else "< 0.1%")
-    env.tests["web_url"] = lambda url: isinstance(url, str) and url.startswith(("https://", "http://"))
+    env.tests["web_url"] = is_web_url
     env.globals.update(VERDICT_LABEL=c.VERDICT_LABEL, VERDICT_ICON=VERDICT_ICON, flip_text=flip_text,
                        compared_band=compared_band, margin_parts=margin_parts)
     return env

@@ -1,4 +1,10 @@
-"""``--format junit``: JUnit XML, one test suite per config and one test case per policy."""
+"""``--format junit``: JUnit XML, one test suite per config and one test case per policy.
+
+Names and policy texts may hold characters XML 1.0 cannot (YAML's ``"\\x01"``), and line breaks
+that would put ``::`` at the start of a log line: every attribute and text of the tree goes
+through :func:`flopaudit.render.safe.plain` before it is written, so the file always parses and
+never holds a workflow command.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from flopaudit.render import common as c
+from flopaudit.render.safe import plain
 
 if TYPE_CHECKING:
     from flopaudit.audit import AuditResult
@@ -51,5 +58,8 @@ def render(results: Sequence["AuditResult"]) -> str:
         suite.set("failures", str(failures))
         suite.set("skipped", str(skipped))
         suite.set("errors", "0")
+    for el in root.iter():
+        el.attrib = {k: plain(v) for k, v in el.attrib.items()}
+        el.text = plain(el.text) if el.text else el.text
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

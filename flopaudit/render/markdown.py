@@ -1,4 +1,9 @@
-"""``--format markdown``: a summary for pull-request comments and GitHub step summaries."""
+"""``--format markdown``: a summary for pull-request comments and GitHub step summaries.
+
+Every text that comes from a config or a policy file goes through :mod:`flopaudit.render.safe`:
+it shows literally (no raw HTML, links, images or table breaks), and a policy links to its
+source only when the URL is http(s).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,15 @@ from typing import TYPE_CHECKING
 
 from flopaudit.audit import CONVENTION
 from flopaudit.render import common as c
+from flopaudit.render import safe
 
 if TYPE_CHECKING:
     from flopaudit.audit import AuditResult
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
-
-
 def _one(r: "AuditResult") -> list[str]:
     icon = "❌" if r.exit_code else "✅"
-    lines = [f"## {icon} {_cell(r.config.model.name)} (`{r.loaded.file}`)", "",
+    lines = [f"## {icon} {safe.markdown(r.config.model.name)} ({safe.markdown_code(r.loaded.file)})", "",
              f"**{c.summary_line(r.exit_code, r.checks, r.fail_on)}** (exit {r.exit_code}) · "
              f"as of {r.as_of.isoformat()} · total {c.band(r.total_flop)} FLOP", "",
              "| policy | status | threshold | counted | verdict | margin |",
@@ -26,22 +28,23 @@ def _one(r: "AuditResult") -> list[str]:
     for chk in r.checks:
         verdict = c.VERDICT_LABEL[chk.verdict]
         verdict = f"**{verdict}**" if chk.gates and chk.verdict in ("above", "indeterminate") else verdict
-        lines.append(f"| [{chk.policy.id}]({chk.policy.citations[0].url}) | {c.status(chk)} | "
+        lines.append(f"| {safe.markdown_link(chk.policy.id, chk.policy.citations[0].url)} | {c.status(chk)} | "
                      f"{c.threshold(chk)} | {c.compared(chk)} | {verdict} | {c.margin(chk)} |")
     lines += ["", "| stage | kind | method | FLOP (band) | cross-checks |", "| --- | --- | --- | --- | --- |"]
     for s in r.stages:
         checks = ", ".join(f"{e.method} {c.flop(e.flop.central)}" for e in s.cross_checks) or "-"
-        lines.append(f"| {_cell(s.stage.name)} | {s.stage.kind} | {s.method} | {c.band(s.flop)} | {checks} |")
+        lines.append(f"| {safe.markdown(s.stage.name)} | {s.stage.kind} | {s.method} | {c.band(s.flop)} | "
+                     f"{safe.markdown(checks)} |")
     warnings = [f"{s.stage.name}: {w}" for s in r.stages for w in s.warnings]
     warnings += [f"{chk.policy.id}: {why}" for chk in r.checks if chk.verdict == "indeterminate" and chk.gates
                  for why in chk.reasons]
     if r.notices:
         lines += ["", f"**{c.NOTICES_TITLE}**", ""] + [f"- {_cell(n)}" for n in c.notice_lines(r)]
     if warnings:
-        lines += ["", "**Warnings**", ""] + [f"- {_cell(w)}" for w in warnings]
+        lines += ["", "**Warnings**", ""] + [f"- {safe.markdown(w)}" for w in warnings]
     obligations = [f"{chk.policy.id}: {o}" for chk in r.checks if chk.gates for o in chk.obligations]
     if obligations:
-        lines += ["", "**Obligations triggered**", ""] + [f"- {_cell(o)}" for o in obligations]
+        lines += ["", "**Obligations triggered**", ""] + [f"- {safe.markdown(o)}" for o in obligations]
     lines += ["", f"<sub>{CONVENTION}; attention: {r.attention}.</sub>", ""]
     return lines
 

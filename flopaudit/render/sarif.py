@@ -10,6 +10,7 @@ from flopaudit import __version__
 from flopaudit.audit import CONVENTION
 from flopaudit.notices import CODES
 from flopaudit.render import common as c
+from flopaudit.render.safe import is_web_url, printable, uri_reference
 
 if TYPE_CHECKING:
     from flopaudit.audit import AuditResult
@@ -36,14 +37,28 @@ _KIND = {"above": "fail", "indeterminate": "review", "below": "pass", "not-appli
 
 def _rule(chk: Any) -> dict[str, Any]:
     p = chk.policy
-    return {
+    rule: dict[str, Any] = {
         "id": p.id, "name": p.short_name, "shortDescription": {"text": p.name},
         "fullDescription": {"text": "; ".join(r.description for r in p.rules)},
-        "helpUri": p.citations[0].url,
         "help": {"text": f"{p.instrument.identifier} ({', '.join(p.instrument.provisions)}). "
                          f"Convention: {CONVENTION}."},
         "properties": {"jurisdiction": p.jurisdiction.code, "version": p.version},
     }
+    # A viewer makes helpUri a link: only an http(s) URL becomes one (a custom policy's javascript: never does).
+    if is_web_url(p.citations[0].url):
+        rule["helpUri"] = p.citations[0].url
+    return rule
+
+
+def _printable(value: Any) -> Any:
+    """``value`` with every string in it made printable (dashboards show the texts as they are)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 def render(results: Sequence["AuditResult"]) -> str:
@@ -52,6 +67,7 @@ def render(results: Sequence["AuditResult"]) -> str:
     sarif_results = []
     for r in results:
         pos = r.loaded.document.position(("model", "name")) or (1, 1)
+        uri = uri_reference(r.loaded.file)
         for chk in r.checks:
             rules.setdefault(chk.policy.id, _rule(chk))
             level = _LEVEL[chk.verdict] if chk.gates else ("note" if chk.verdict == "above" else "none")
@@ -63,7 +79,7 @@ def render(results: Sequence["AuditResult"]) -> str:
                 "ruleId": chk.policy.id, "level": level, "kind": _KIND[chk.verdict] if level != "none" or
                 chk.verdict in ("below", "not-applicable") else "informational",
                 "message": {"text": text},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.loaded.file},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri},
                                                     "region": {"startLine": pos[0], "startColumn": pos[1]}}}],
                 "properties": {"verdict": chk.verdict, "status": chk.status, "gates": chk.gates,
                                "convention": c.convention(r),
@@ -86,7 +102,7 @@ def render(results: Sequence["AuditResult"]) -> str:
                 sarif_results.append({
                     "ruleId": STAGE_RULE["id"], "level": "warning", "kind": "review",
                     "message": {"text": f"stage {stage.stage.name}: {warning}"},
-                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.loaded.file},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri},
                                                         "region": {"startLine": line, "startColumn": col}}}],
                 })
     log = {
@@ -98,4 +114,4 @@ def render(results: Sequence["AuditResult"]) -> str:
             "results": sarif_results,
         }],
     }
-    return json.dumps(log, indent=2) + "\n"
+    return json.dumps(_printable(log), indent=2) + "\n"

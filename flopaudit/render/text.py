@@ -1,4 +1,10 @@
-"""The terminal verdict table (rich)."""
+"""The terminal verdict table (rich).
+
+Every cell and line is a :class:`rich.text.Text` made by :func:`flopaudit.render.safe.plain`,
+never a string: rich would read ``[...]`` in a name as markup (and fail on ``[/]``) and pass escape
+sequences through to the terminal, and a line starting with ``::`` would be a workflow command in
+a GitHub Actions log.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,17 @@ from rich.text import Text
 from flopaudit import __version__
 from flopaudit.audit import CONVENTION
 from flopaudit.render import common as c
+from flopaudit.render.safe import plain
 
 if TYPE_CHECKING:
     from flopaudit.audit import AuditResult
 
 _STYLE = {"above": "bold red", "indeterminate": "bold yellow", "below": "green", "not-applicable": "dim"}
+
+
+def _text(text: str, style: str = "") -> Text:
+    """Literal text: no markup, no emoji codes, no control characters, no workflow commands."""
+    return Text(plain(text), style=style)
 
 
 def _stages(result: "AuditResult") -> Table:
@@ -26,8 +38,8 @@ def _stages(result: "AuditResult") -> Table:
         t.add_column(col, overflow="fold")
     for r in result.stages:
         checks = ", ".join(f"{e.method} {c.flop(e.flop.central)}" for e in r.cross_checks) or "-"
-        t.add_row(r.stage.name, r.stage.kind, r.method, c.band(r.flop), checks)
-    t.add_row("total", "", "", c.band(result.total_flop), "", style="bold")
+        t.add_row(*map(_text, (r.stage.name, r.stage.kind, r.method, c.band(r.flop), checks)))
+    t.add_row(*map(_text, ("total", "", "", c.band(result.total_flop), "")), style="bold")
     return t
 
 
@@ -37,9 +49,9 @@ def _policies(result: "AuditResult") -> Table:
     for col in ("status", "threshold", "counted", "verdict", "margin", "obligations"):
         t.add_column(col, overflow="fold")
     for chk in result.checks:
-        verdict = Text(c.VERDICT_LABEL[chk.verdict], style=_STYLE[chk.verdict] if chk.gates else "dim")
-        t.add_row(chk.policy.id, c.status(chk), c.threshold(chk), c.compared(chk), verdict, c.margin(chk),
-                  "\n".join(chk.obligation_ids) or "-")
+        verdict = _text(c.VERDICT_LABEL[chk.verdict], _STYLE[chk.verdict] if chk.gates else "dim")
+        t.add_row(*map(_text, (chk.policy.id, c.status(chk), c.threshold(chk), c.compared(chk))), verdict,
+                  *map(_text, (c.margin(chk), "\n".join(chk.obligation_ids) or "-")))
     return t
 
 
@@ -56,8 +68,8 @@ def _notes(result: "AuditResult") -> list[RenderableType]:
                                 ("Notes", notes, "cyan"),
                                 ("Obligations of policies in force", obligations, "red")):
         if lines:
-            out.append(Text(title, style=f"bold {style}"))
-            out.extend(Text(f"  - {line}") for line in lines)
+            out.append(_text(title, f"bold {style}"))
+            out.extend(_text(f"  - {line}") for line in lines)
     return out
 
 
@@ -66,13 +78,12 @@ def renderables(results: Sequence["AuditResult"]) -> Group:
     parts: list[RenderableType] = []
     for result in results:
         cfg = result.config
-        parts.append(Text(f"flopaudit {__version__} · {cfg.model.name} · {result.loaded.file} · "
-                          f"as of {result.as_of.isoformat()}", style="bold"))
-        parts.append(Text(f"Convention: {CONVENTION}; attention: {result.attention}", style="dim"))
+        parts.append(_text(f"flopaudit {__version__} · {cfg.model.name} · {result.loaded.file} · "
+                           f"as of {result.as_of.isoformat()}", "bold"))
+        parts.append(_text(f"Convention: {CONVENTION}; attention: {result.attention}", "dim"))
         parts += [_stages(result), _policies(result), *_notes(result)]
-        parts.append(Text(f"{c.summary_line(result.exit_code, result.checks, result.fail_on)} "
-                          f"(exit {result.exit_code})",
-                          style="bold red" if result.exit_code else "bold green"))
+        parts.append(_text(f"{c.summary_line(result.exit_code, result.checks, result.fail_on)} "
+                           f"(exit {result.exit_code})", "bold red" if result.exit_code else "bold green"))
         parts.append(Text(""))
     return Group(*parts)
 
