@@ -39,7 +39,7 @@ def _one(r: "AuditResult") -> list[str]:
     warnings += [f"{chk.policy.id}: {why}" for chk in r.checks if chk.verdict == "indeterminate" and chk.gates
                  for why in chk.reasons]
     if r.notices:
-        lines += ["", f"**{c.NOTICES_TITLE}**", ""] + [f"- {_cell(n)}" for n in c.notice_lines(r)]
+        lines += ["", f"**{c.NOTICES_TITLE}**", ""] + [f"- {safe.markdown(n)}" for n in c.notice_lines(r)]
     if warnings:
         lines += ["", "**Warnings**", ""] + [f"- {safe.markdown(w)}" for w in warnings]
     obligations = [f"{chk.policy.id}: {o}" for chk in r.checks if chk.gates for o in chk.obligations]

@@ -90,9 +90,9 @@ def render(results: Sequence["AuditResult"]) -> str:
             rules.setdefault(rule["id"], rule)
             sarif_results.append({
                 "ruleId": rule["id"], "level": "warning", "kind": "review", "message": {"text": n.message},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": n.file or r.loaded.file},
-                                                    "region": {"startLine": n.line or 1,
-                                                               "startColumn": n.column or 1}}}],
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": uri_reference(n.file) if n.file else uri},
+                    "region": {"startLine": n.line or 1, "startColumn": n.column or 1}}}],
                 "properties": {"code": n.code, "policy": n.policy},
             })
         for i, stage in enumerate(r.stages):
