@@ -118,13 +118,15 @@ def test_item9_github_output_has_one_command_per_annotation(
         outputs: dict[str, subprocess.CompletedProcess[str]]) -> None:
     lines = outputs["github"].stdout.splitlines()
     commands = command_lines(outputs["github"].stdout)
-    # The hostile policy is crossed (one error) and one stage's cross-checks disagree (one warning).
-    assert len(commands) == 2 and len(lines) == 3
+    # The hostile policy is crossed (one error), the config's as_of is a notice (one warning) and one
+    # stage's cross-checks disagree (one warning); then the summary line.
+    assert len(commands) == 3 and len(lines) == 4
     for line in commands:
         assert re.fullmatch(r"::(error|warning) file=[^:,]+,line=\d+,title=[^:,]+::.+", line), line
-    assert commands[1].startswith("::warning file=tests/cli/configs/hostile-names.yaml,line=")
-    assert "title=flopaudit%3A stage two%0Alines%0A%3A%3Aerror file=x%2Cline=1%3A%3Ainjected %250A::" in commands[1]
-    assert lines[2].startswith("FAIL: crossed: hostile-threshold")
+    assert commands[1].startswith("::warning file=tests/cli/configs/hostile-names.yaml,line=30,title=flopaudit%3A as-of::")
+    assert commands[2].startswith("::warning file=tests/cli/configs/hostile-names.yaml,line=")
+    assert "title=flopaudit%3A stage two%0Alines%0A%3A%3Aerror file=x%2Cline=1%3A%3Ainjected %250A::" in commands[2]
+    assert lines[3].startswith("FAIL: crossed: hostile-threshold")
 
 
 def test_item9_junit_parses_and_keeps_the_names(outputs: dict[str, subprocess.CompletedProcess[str]]) -> None:

@@ -27,10 +27,10 @@ Path(__file__).with_name("imported.marker").write_text("imported")
 from tests.measure.factories import tiny_decoder as build
 '''
 
-# The tiny decoder of tests/measure/factories.py trained on 2e21 tokens: its matmul weights are
+# The tiny decoder of tests/measure/factories.py trained on 1e17 tokens x 1e4 epochs = 1e21: its matmul weights are
 # 16 x 48 + 16 x 16 + 16 x 32 x 2 + 16 x 50 = 2,848, so 6 x 2,848 = 17,088 FLOP per token, plus
 # attention at 8 tokens (QK^T and PV: 2 x 2 x 8 x 16 = 512 forward, x 3.5 with the fused backward
-# = 1,792): 18,880 FLOP per token x 2e21 tokens = 3.8e25 FLOP, over the EU AI Act's 1e25. Judged,
+# = 1,792): 18,880 FLOP per token x 1e21 tokens = 1.9e25 FLOP, over the EU AI Act's 1e25. Judged,
 # this config crosses (exit 1); a factory that ends its process "successfully" must not make it 0.
 CROSSING = """
 model:
@@ -38,7 +38,7 @@ model:
   factory: {factory}
   architecture: {{layers: 1, d_model: 16, heads: 2, d_ff: 32, vocab: 50, context: 8}}
 training:
-  - {{name: pretraining, kind: pretraining, tokens: 2e21, sequence_length: 8}}
+  - {{name: pretraining, kind: pretraining, tokens: 1e17, epochs: 1e4, sequence_length: 8}}
 policies: [eu-ai-act-systemic-risk]
 as_of: 2026-11-27
 """

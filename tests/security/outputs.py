@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -25,6 +26,8 @@ def every_output(config: str, tmp_path: Path, *args: str, cwd: Path | None = Non
         if fmt in ("json", "sarif"):
             json.loads(proc.stdout)
         out[fmt] = proc.stdout
+        if fmt == "markdown":  # what a reader sees: HTML entities and backslash escapes decoded
+            out[fmt] = html.unescape(re.sub(r"\\(.)", r"\1", proc.stdout))
         if fmt == "junit":  # what a JUnit viewer shows: every text and attribute, XML entities decoded
             tree = ET.fromstring(proc.stdout)
             out[fmt] = "\n".join([*(el.text or "" for el in tree.iter()),
