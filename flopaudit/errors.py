@@ -22,6 +22,16 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def format_location(file: str | None, line: int | None, column: int | None) -> str:
+    """``file:line:col`` (as much of it as is known), or an empty string without a file."""
+    parts = [file] if file else []
+    if file and line is not None:
+        parts.append(str(line))
+        if column is not None:
+            parts.append(str(column))
+    return ":".join(parts)
+
+
 class FlopauditError(Exception):
     """Base of every error flopaudit raises on purpose (exit code 2)."""
 
@@ -36,12 +46,7 @@ class FlopauditError(Exception):
 
     def location(self) -> str:
         """``file:line:col`` (as much of it as is known), or an empty string."""
-        parts = [self.file] if self.file else []
-        if self.file and self.line is not None:
-            parts.append(str(self.line))
-            if self.column is not None:
-                parts.append(str(self.column))
-        return ":".join(parts)
+        return format_location(self.file, self.line, self.column)
 
     def __str__(self) -> str:
         where = self.location()

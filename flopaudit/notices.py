@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flopaudit.config.quantity import format_number
+from flopaudit.errors import format_location
 
 if TYPE_CHECKING:
     from flopaudit.config.loader import LoadedConfig
@@ -53,14 +54,7 @@ class Notice:
 
     def location(self) -> str:
         """``file:line:col`` (as much as is known), or an empty string."""
-        if not self.file:
-            return ""
-        parts = [self.file]
-        if self.line is not None:
-            parts.append(str(self.line))
-            if self.column is not None:
-                parts.append(str(self.column))
-        return ":".join(parts)
+        return format_location(self.file, self.line, self.column)
 
     def text(self) -> str:
         """``file:line:col: message`` as a compiler would print it."""

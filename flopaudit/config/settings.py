@@ -127,8 +127,10 @@ def _validate(table: Any, path: Path, lines: dict[str, int]) -> Settings:
             as_of = dt.date.fromisoformat(values["as-of"])
         except ValueError:
             raise fail("as-of", f"as-of: '{values['as-of']}' is not a date (YYYY-MM-DD)") from None
-    choices = {"fail-on": ("above", "indeterminate", "never"),
-               "method": ("measured", "transformer", "6nd", "hardware", "declared")}
+    from flopaudit.audit import FAIL_ON
+    from flopaudit.estimate.methods import METHOD_ORDER
+
+    choices = {"fail-on": FAIL_ON, "method": METHOD_ORDER}
     for key, allowed in choices.items():
         if key in values and values[key] not in allowed:
             raise fail(key, f"{key}: '{values[key]}' is not one of {', '.join(allowed)}"
