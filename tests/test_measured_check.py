@@ -41,6 +41,9 @@ def test_llama4_scout_priced_at_top1_is_below_the_eu_threshold() -> None:
     assert stage["flop"]["central"] == pytest.approx(5.000527872e24, rel=1e-9)
     eu = next(c for c in data["checks"] if c["policy"] == "eu-ai-act-systemic-risk")
     assert eu["verdict"] == "below"
+    # the pricing is stated with the figure
+    assert any("top-1 of 16 routed experts" in a and "dense execution priced at top-k" in a
+               for a in stage["assumptions"]), stage["assumptions"]
 
 
 def test_ops_the_counter_cannot_price_are_warnings_in_every_output(tmp_path) -> None:

@@ -210,3 +210,11 @@ def describe(module: torch.nn.Module, total: int, config_k: int | None
                          f"priced at top-{entry['top_k']} ({entry['top_k']}/{entry['experts']} of what "
                          "ran), as routed training executes them (flopaudit backend only)")
     return active, notes, {"blocks": by_type, "active_parameters": active, "parameters": total}
+
+
+def assumptions(details: Mapping[str, Any]) -> list[str]:
+    """One line per expert block type of ``details["moe"]``: E, top-k, shared experts, pricing."""
+    blocks = (details.get("moe") or {}).get("blocks", {})
+    return [f"MoE {key}: top-{entry['top_k']} of {entry['experts']} routed experts"
+            + (f" + shared ({', '.join(entry['shared_experts'])})" if entry["shared_experts"] else "")
+            + f" in {entry['blocks']} blocks, {entry['priced']}" for key, entry in blocks.items()]
