@@ -151,15 +151,18 @@ def dense_scales(modules: Mapping[str, torch.nn.Module]) -> dict[str, tuple[int,
     """Name -> (top_k, E) for every dense experts module in ``modules`` (names as the counter keys them).
 
     ``modules`` maps names to modules the way the counter names them (``"Root.model.layers.0"``);
-    top-k is found as in :func:`find_blocks` without a config fallback, so a dense module whose
-    top-k is unknown is not rescaled (and :func:`describe` says so).
+    top-k is found as in :func:`find_blocks`, falling back on the root module's ``config``; a
+    dense module whose top-k is unknown is not rescaled (and :func:`describe` says so).
     """
     scales: dict[str, tuple[int, int]] = {}
+    root = min(modules, key=len, default=None)
+    config = getattr(modules[root], "config", None) if root is not None else None
+    default = config_top_k(config) if config is not None else None
     for name, sub in modules.items():
         if type(sub).__name__ not in DENSE_EXPERTS:
             continue
         experts = _int_attr(sub, _NUM_EXPERTS_NAMES)
-        k = _block_top_k(modules, name, None)
+        k = _block_top_k(modules, name, default)
         if experts and k:
             scales[name] = (min(k, experts), experts)
     return scales
@@ -187,8 +190,9 @@ def describe(module: torch.nn.Module, total: int, config_k: int | None
         return total, [], None
     unknown = [block.path for block in blocks if block.top_k is None]
     if unknown:
+        executed = " and their FLOP are counted as executed" if any(b.dense for b in blocks) else ""
         return total, [f"experts found at {unknown[0]!r} but no top-k: active_parameters = parameters"
-                       + (" and their FLOP are counted as executed" if any(b.dense for b in blocks) else "")], None
+                       + executed], None
     by_type: dict[str, dict[str, Any]] = {}
     for block in blocks:
         key = f"{block.block_class}.{block.experts_class}" if block.block_class else block.experts_class
