@@ -236,13 +236,15 @@ def measured_counter(loaded: LoadedConfig, *, allow_code: bool = False, code_lim
 
         limits = code_limits or Limits()
 
-    def per_token(seq_len: int) -> tuple[float, list[str]]:
+    def per_token(seq_len: int) -> tuple[float, list[str], list[str]]:
         # train_flop_per_token caches its counts per source and sequence length.
         result = train_flop_per_token(source, seq_len=seq_len, attention=loaded.config.counting.attention,
                                       isolation=limits)
         uncounted = [f"{e['op']} ({e['calls']} calls, {e.get('share_of_calls', 0):.2%} of the op calls)"
                      for e in result.uncounted_ops]
-        return float(result.flop_per_token_train), uncounted
+        from flopaudit.measure.moe import assumptions  # MoE pricing, stated with the figure
+
+        return float(result.flop_per_token_train), uncounted, assumptions(result.details)
 
     return per_token
 
@@ -271,7 +273,7 @@ def _not_counted(error: FlopauditError, method: str | None,
     if method in (None, "measured"):
         raise error
 
-    def unavailable(seq_len: int) -> tuple[float, list[str]]:
+    def unavailable(seq_len: int) -> tuple[float, list[str], list[str]]:
         raise Unavailable(reason)
 
     return unavailable

@@ -16,6 +16,7 @@ EXPECTED = [
     ("llama-3.1-405b", "eu-ai-act-systemic-risk", "above"),
     ("llama-3.1-405b", "us-ca-sb53", "below"),
     ("deepseek-v3", "eu-ai-act-systemic-risk", "below"),
+    ("llama-4-scout-measured", "eu-ai-act-systemic-risk", "below"),
     ("downstream-finetune", "eu-downstream-modifier", "above"),
     ("pipeline-synthetic-rl", "eu-ai-act-systemic-risk", "above"),
     ("protein-model", "us-eo-14110-bio", "above"),

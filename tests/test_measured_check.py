@@ -26,6 +26,26 @@ def test_hf_config_gives_measured_estimate_cross_checked_by_transformer() -> Non
     assert any("counted forward+backward at sequence length 1024" in a for a in stage["assumptions"])
 
 
+def test_llama4_scout_priced_at_top1_is_below_the_eu_threshold() -> None:
+    # Scout (examples/hf/llama-4-scout-17b-16e.json), per token at T=8192: per layer q,k,v,o
+    # 125,829,120 + attention 4*8192*5120 167,772,160 + router 163,840 + routed top-1 expert
+    # 3*2*5120*8192 251,658,240 + shared expert 251,658,240 = 797,081,600; x 48 + head
+    # 2*5120*202048 2,068,971,520 = 40,328,888,320 forward. Backward: matmuls 2x (32,275,824,640),
+    # attention 2.5x (48 x 167,772,160) -> 84,684,308,480; train 125,013,196,800 x 40e12 tokens
+    # = 5.000527872e24 < 1e25. Counted as executed (all 16 experts) it would be about 2.67e25.
+    proc = run_cli("check", "examples/llama-4-scout-measured.yaml", "--format", "json")
+    assert proc.returncode in (0, 1), proc.stderr
+    data = json.loads(proc.stdout)
+    stage = data["stages"][0]
+    assert stage["method"] == "measured"
+    assert stage["flop"]["central"] == pytest.approx(5.000527872e24, rel=1e-9)
+    eu = next(c for c in data["checks"] if c["policy"] == "eu-ai-act-systemic-risk")
+    assert eu["verdict"] == "below"
+    # the pricing is stated with the figure
+    assert any("top-1 of 16 routed experts" in a and "dense execution priced at top-k" in a
+               for a in stage["assumptions"]), stage["assumptions"]
+
+
 def test_ops_the_counter_cannot_price_are_warnings_in_every_output(tmp_path) -> None:
     cfg = tmp_path / "fft.yaml"
     cfg.write_text("""

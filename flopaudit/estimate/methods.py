@@ -44,7 +44,8 @@ class Context:
     attention: str = "full"
     #: seq_len -> (counted forward+backward FLOP per token of the real model, ops that ran uncounted);
     #: None without hf_config/factory.
-    measured_per_token: Callable[[int], tuple[float, list[str]]] | None = None
+    #: seq_len -> (FLOP per token, uncounted ops, conventions applied, e.g. MoE pricing)
+    measured_per_token: Callable[[int], tuple[float, list[str], list[str]]] | None = None
 
     def active_parameters(self) -> tuple[Band, str] | None:
         """Active parameters and where they come from (config, or derived from the architecture)."""
@@ -174,11 +175,11 @@ def measured(stage: Stage, ctx: Context) -> Estimate:
     def training() -> tuple[Band, list[str]]:
         tokens = _training_tokens(stage)
         seq = _seq_len(stage, ctx)
-        per_token, missed = ctx.measured_per_token(seq)  # type: ignore[misc]
+        per_token, missed, applied = ctx.measured_per_token(seq)  # type: ignore[misc]
         uncounted.extend(missed)
         return tokens * per_token, [
             f"{format_number(per_token)} FLOP per token counted forward+backward at sequence length {seq} "
-            f"({ctx.attention} attention)", _tokens_note(stage)]
+            f"({ctx.attention} attention)", *applied, _tokens_note(stage)]
 
     estimate = _combine("measured", stage, ctx, training)
     return replace(estimate, warnings=tuple(f"op ran with no formula, NOT counted: {op}" for op in uncounted))

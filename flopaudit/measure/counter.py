@@ -31,6 +31,7 @@ from torch.utils.flop_counter import flop_registry as torch_flop_registry
 from torch.utils.module_tracker import ModuleTracker
 from typing_extensions import Self
 
+from flopaudit.measure import moe
 from flopaudit.measure.formulas import ATTENTION_KERNELS, FORMULAS
 from flopaudit.measure.zero_ops import METADATA_OPS, ZERO_FLOP_OPS
 
@@ -119,6 +120,8 @@ class FlopAuditMode(TorchDispatchMode):
         if root is not None:
             for path, module in root.named_modules():
                 self._modules[f"{self._root_prefix}.{path}" if path else self._root_prefix] = module
+        # dense experts modules (all experts x all tokens) are priced at top-k: flopaudit.measure.moe
+        self._moe_scales = moe.dense_scales(self._modules)
 
     def __enter__(self) -> Self:
         self._tracker.__enter__()
@@ -214,6 +217,8 @@ class FlopAuditMode(TorchDispatchMode):
             if self.attention == "causal" and self._is_causal_call(func, args, kwargs):
                 record["causal_halved"] += 1
                 flop //= 2
+        if self._moe_scales:
+            flop = moe.priced(flop, self._tracker.parents, self._moe_scales)
         phase = BACKWARD if torch._C._current_graph_task_id() != -1 else FORWARD
         self.tally.by_operator[phase][res.name] += flop
         self.tally.counted_calls[res.name] += 1

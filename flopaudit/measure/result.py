@@ -17,7 +17,9 @@ CONVENTION = (
     "elementwise ops, norms, softmax, losses and the embedding lookup count 0 (listed by "
     "category in zero_flop_calls); bias additions are not counted; backward is measured, never "
     "assumed; attention covers the full sequence x sequence matrix unless attention='causal', "
-    "which halves the causal calls of the fused attention kernels (attention_kernels)."
+    "which halves the causal calls of the fused attention kernels (attention_kernels); routed "
+    "experts cost top-k experts per token, and an expert block that runs every expert over every "
+    "token is priced at top-k / E of what ran (details.moe)."
 )
 
 

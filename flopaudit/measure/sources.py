@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
+from flopaudit.measure import moe
 from flopaudit.measure.offline import hub_offline
 
 if TYPE_CHECKING:
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
 
     from flopaudit.measure import ModelSource
 
-#: attributes under which configs and MoE blocks name their routed top-k, in lookup order
-_TOP_K_NAMES = ("num_experts_per_tok", "num_experts_per_token", "moe_topk", "top_k", "router_topk")
 #: config attributes that bound the sequence length of position embeddings
 _MAX_POSITION_NAMES = ("max_position_embeddings", "n_positions", "max_seq_len")
 
@@ -244,27 +243,18 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
     with _device_context(device, fake_mode):
         ids = _token_ids((batch, seq_len), vocab, _input_device(device, fake_mode))
     name = type(module).__name__
-    top_k = _config_top_k(config)
-    active, moe_note = _active_parameters(module, top_k)
-    if moe_note:
-        notes.append(moe_note)
+    parameters = _count_parameters(module)
+    active, moe_notes, moe_details = moe.describe(module, parameters, moe.config_top_k(config))
+    notes.extend(moe_notes)
     details: dict[str, Any] = {"hf_config": str(path),
                                "attn_implementation": getattr(module.config, "_attn_implementation", attn)}
+    if moe_details is not None:
+        details["moe"] = moe_details
     if experts is not None:
         details["experts_implementation"] = getattr(module.config, "_experts_implementation", experts)
     return BuiltModel(module=module, forward=lambda: module(input_ids=ids), inputs=(ids,), name=name,
-                      batch=batch, seq_len=seq_len, parameters=_count_parameters(module),
+                      batch=batch, seq_len=seq_len, parameters=parameters,
                       active_parameters=active, notes=notes, details=details)
-
-
-def _config_top_k(config: Any) -> int | None:
-    for cfg in [config, *[getattr(config, key) for key in getattr(config, "sub_configs", {}) or {}
-                          if getattr(config, key, None) is not None]]:
-        for name in _TOP_K_NAMES:
-            value = getattr(cfg, name, None)
-            if isinstance(value, int) and value > 0:
-                return value
-    return None
 
 
 def _check_cpu_memory(construct: Callable[[], torch.nn.Module], path: Path) -> None:
@@ -343,13 +333,15 @@ def _build_plain(module: torch.nn.Module, *, source_name: str, factory_input: li
             target = next((str(t.device) for t in module.parameters()), "cpu")
         ids = torch.zeros(shape, dtype=torch.long, device=target)
     forward = _bind_forward(module, ids, device, fake_mode)
-    active, moe_note = _active_parameters(module, None)
-    if moe_note:
-        notes.append(moe_note)
+    parameters = _count_parameters(module)
+    active, moe_notes, moe_details = moe.describe(module, parameters, None)
+    notes.extend(moe_notes)
+    details: dict[str, Any] = {"source": source_name}
+    if moe_details is not None:
+        details["moe"] = moe_details
     return BuiltModel(module=module, forward=forward, inputs=(ids,), name=type(module).__name__,
-                      batch=batch, seq_len=seq_len,
-                      parameters=_count_parameters(module), active_parameters=active, notes=notes,
-                      details={"source": source_name})
+                      batch=batch, seq_len=seq_len, parameters=parameters, active_parameters=active,
+                      notes=notes, details=details)
 
 
 def _is_fake(tensor: torch.Tensor) -> bool:
@@ -450,39 +442,3 @@ def _token_ids(shape: tuple[int, ...], vocab: int | None, target: str) -> torch.
 
 def _count_parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-def _active_parameters(module: torch.nn.Module, top_k: int | None) -> tuple[int, str | None]:
-    """Parameters used per token: routed experts count top_k / num_experts of their weights.
-
-    Experts are found as transformers 5's fused experts modules (``num_experts`` plus the
-    ``has_gate`` flag its ``@use_experts_implementation`` sets) or as an ``nn.ModuleList`` named
-    ``experts``; top-k comes from the config, else from the parent block's ``top_k`` attribute.
-    """
-    total = _count_parameters(module)
-    inactive = 0.0
-    blocks = 0
-    seen: set[int] = set()
-    for name, sub in module.named_modules():
-        experts: int | None = None
-        if hasattr(sub, "has_gate") and isinstance(getattr(sub, "num_experts", None), int):
-            experts = sub.num_experts
-        elif isinstance(sub, torch.nn.ModuleList) and name.rsplit(".", 1)[-1] == "experts":
-            experts = len(sub)
-        if not experts or id(sub) in seen:
-            continue
-        k = top_k
-        if k is None:
-            parent = module.get_submodule(name.rsplit(".", 1)[0]) if "." in name else module
-            k = next((getattr(parent, n) for n in _TOP_K_NAMES
-                      if isinstance(getattr(parent, n, None), int)), None)
-        if k is None:
-            return total, (f"experts found at {name!r} but no top-k: active_parameters = parameters")
-        seen.add(id(sub))
-        blocks += 1
-        inactive += _count_parameters(sub) * (1 - min(k, experts) / experts)
-    if not blocks:
-        return total, None
-    note = (f"mixture of experts: {blocks} expert blocks; active_parameters counts top-{top_k or 'k'} "
-            "of each block's experts plus every other parameter")
-    return total - round(inactive), note
