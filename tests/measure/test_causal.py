@@ -41,6 +41,29 @@ def _gemma2() -> Any:
                                      query_pre_attn_scalar=16)
 
 
+def _gemma3() -> Any:
+    return transformers.Gemma3TextConfig(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                         num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                                         vocab_size=96, sliding_window=4, max_position_embeddings=64,
+                                         query_pre_attn_scalar=16,
+                                         layer_types=["sliding_attention", "full_attention"])
+
+
+def _qwen2() -> Any:
+    # layer 0 global, layer 1 sliding (window 4: layers from max_window_layers on)
+    return transformers.Qwen2Config(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                    num_attention_heads=4, num_key_value_heads=2, vocab_size=96,
+                                    sliding_window=4, use_sliding_window=True, max_window_layers=1,
+                                    max_position_embeddings=64)
+
+
+def _gpt_neo() -> Any:
+    # layer 0 global, layer 1 local (window_size 4, a causal window in its own mask buffer)
+    return transformers.GPTNeoConfig(hidden_size=64, num_layers=2, num_heads=4, vocab_size=96,
+                                     window_size=4, attention_types=[[["global", "local"], 1]],
+                                     max_position_embeddings=64, bos_token_id=0, eos_token_id=0)
+
+
 def _mistral() -> Any:
     return transformers.MistralConfig(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                                       num_attention_heads=4, num_key_value_heads=2, vocab_size=96,
@@ -112,6 +135,13 @@ CASES: dict[str, tuple[Any, tuple[str, ...], dict[str, int]]] = {
     # full + 131,072 = 2,293,760; causal + 65,536 = 2,228,224;
     # window: sliding layer 65,536*58/256 14,848 + global 34,816 = 49,664 -> 2,212,352
     "gemma2": (_gemma2, ("eager",), {"full": 2_293_760, "causal": 2_228_224, "window": 2_212_352}),
+    # Gemma 3 and Qwen 2 (q/k/v biases: 0 FLOP): matmuls as Gemma 2, one sliding and one global layer
+    "gemma3": (_gemma3, ("eager", "sdpa"), {"full": 2_293_760, "causal": 2_228_224, "window": 2_212_352}),
+    "qwen2": (_qwen2, ("eager", "sdpa"), {"full": 2_293_760, "causal": 2_228_224, "window": 2_212_352}),
+    # per token per layer: q, k, v 3*2*64*64 24,576 + out 8,192 + MLP 2*2*64*256 65,536 = 98,304;
+    #   x 2 + tied head 12,288 = 208,896; x 16 = 3,342,336 (matmuls)
+    # full + 131,072 = 3,473,408; causal + 65,536 = 3,407,872; window + 34,816 + 14,848 = 3,392,000
+    "gpt_neo": (_gpt_neo, ("eager",), {"full": 3_473_408, "causal": 3_407_872, "window": 3_392_000}),
     # matmuls as Gemma 2 (untied head, same size) 2,162,688; both layers window 4:
     # full 2,293,760; causal 2,228,224; window 2 x 14,848 -> 2,192,384
     "mistral": (_mistral, ("eager", "sdpa"), {"full": 2_293_760, "causal": 2_228_224, "window": 2_192_384}),
@@ -208,7 +238,7 @@ def _kept_pairs(mask: torch.Tensor | None) -> int | None:
     return int((plane if plane.dtype == torch.bool else plane == 0).sum())
 
 
-@pytest.mark.parametrize("make", [_mistral, _gemma2, _modernbert, _llama])
+@pytest.mark.parametrize("make", [_mistral, _gemma2, _gemma3, _qwen2, _modernbert, _llama])
 def test_pair_formula_equals_the_mask_transformers_builds(make: Any) -> None:
     model = _build(make(), "eager")
     seen: list[tuple[Any, int | None]] = []
@@ -227,6 +257,18 @@ def test_pair_formula_equals_the_mask_transformers_builds(make: Any) -> None:
     for site, kept in seen:
         # a bidirectional global layer may run with no mask at all: every pair is kept
         kept = N * N if kept is None and not site.causal and site.window is None else kept
+        assert attended_pairs(N, N, causal=site.causal, window=site.window) == kept, site
+
+
+def test_pair_formula_equals_gpt_neo_local_mask_buffer() -> None:
+    model = _build(_gpt_neo(), "eager")
+    layers = [m for m in model.modules() if isinstance(m, transformers.models.gpt_neo.modeling_gpt_neo
+                                                       .GPTNeoSelfAttention)]
+    assert [m.attention_type for m in layers] == ["global", "local"]
+    for module in layers:
+        # GPT-Neo masks with its own boolean buffer (True: kept), not an attention_mask argument
+        kept = int(module.bias[0, 0, :N, :N].sum())
+        site = site_of(module)
         assert attended_pairs(N, N, causal=site.causal, window=site.window) == kept, site
 
 
@@ -277,3 +319,31 @@ def test_bmm_outside_attention_modules_and_projections_are_never_scaled() -> Non
     # backward: proj weight and input grads 2 x 4,096; 4 bmm of 8,192, each halved
     assert mode.tally.total(BACKWARD) == 8_192 + 4 * 4_096
     assert mode.attention_rule.unflagged_products == 1
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_profile_cli_window_in_text_and_json(tmp_path: Any) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from flopaudit.cli.profile import profile as profile_command
+
+    config = {"model_type": "mistral", "architectures": ["MistralForCausalLM"], "hidden_size": 64,
+              "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 2, "vocab_size": 96, "sliding_window": 4,
+              "max_position_embeddings": 64, "tie_word_embeddings": False}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    args = ["--hf-config", str(path), "--seq-len", str(N), "--no-backward", "--attention", "window"]
+    data = json.loads(CliRunner().invoke(profile_command, [*args, "--format", "json"],
+                                         catch_exceptions=False).stdout)
+    # the Mistral case above, built from config.json (SDPA): 2,162,688 + 2 x 14,848
+    assert data["forward_flop"] == 2_192_384 and data["attention"] == "window"
+    assert data["details"]["attention"]["modules"]["MistralAttention (causal, window 4)"]["scaled"] == 2
+    assert data["attention_kernels"]["aten._scaled_dot_product_flash_attention_for_cpu"]["windowed"] == 2
+    text = " ".join(CliRunner().invoke(profile_command, args, catch_exceptions=False).stdout.split())
+    assert "MistralAttention (causal, window 4): 2 of 2 calls" in text
+    assert "attention='window'" in text
