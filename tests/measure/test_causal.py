@@ -347,3 +347,34 @@ def test_profile_cli_window_in_text_and_json(tmp_path: Any) -> None:
     text = " ".join(CliRunner().invoke(profile_command, args, catch_exceptions=False).stdout.split())
     assert "MistralAttention (causal, window 4): 2 of 2 calls" in text
     assert "attention='window'" in text
+
+
+def test_config_counting_window_reaches_the_measured_and_transformer_methods(tmp_path: Any) -> None:
+    import json
+
+    from flopaudit.audit import audit
+    from flopaudit.config.loader import load_config_text
+
+    config = {"model_type": "mistral", "architectures": ["MistralForCausalLM"], "hidden_size": 64,
+              "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 2, "vocab_size": 96, "sliding_window": 4,
+              "max_position_embeddings": 64, "tie_word_embeddings": False}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = audit(load_config_text(f"""
+model:
+  name: tiny mistral
+  hf_config: {path}
+  architecture: {{layers: 2, d_model: 64, heads: 4, kv_heads: 2, d_ff: 96, vocab: 96}}
+training: [{{name: p, kind: pretraining, tokens: 1.6M, sequence_length: {N}}}]
+counting: {{attention: window}}
+as_of: 2026-11-27
+"""), allow_outside_paths=True)
+    stage = result.stages[0]
+    assert result.attention == "window" and stage.method == "measured"
+    # forward 2,192,384 (the Mistral case above); backward: matmuls 2 x 2,162,688 = 4,325,376 +
+    # SDPA's fused backward 2.5 x 65,536 x 58/256 = 37,120 per layer, x 2 = 74,240;
+    # 6,592,000 FLOP per 16 tokens = 412,000 per token x 1.6M tokens = 6.592e11
+    assert stage.flop.central == pytest.approx(6.592e11, rel=1e-12)
+    transformer = next(e for e in stage.estimates if e.method == "transformer")
+    assert any("counted as causal" in note for note in transformer.assumptions)
