@@ -18,7 +18,8 @@ of its sizes ``[m x n] @ [n x p]`` are the sequence length (QK^T: m = p; PV, dQ,
 dK^T: n = p); that shared size is the sequence length. Its window is the module's
 ``sliding_window`` (transformers' convention: a query sees ``w`` keys up to itself, or those
 with ``|i-j| < w`` when bidirectional), else its config's ``sliding_window`` (Mistral, Phi-3),
-or GPT-Neo's ``window_size`` on local layers.
+or GPT-Neo's ``window_size`` on local layers. In backward, a product takes the module of the
+forward product it differentiates (tagged on its autograd node), not the module tracker's guess.
 
 The formulas are pure functions; :class:`AttentionRule` applies them for the counter and
 records what it did (``ProfileResult.details["attention"]``).
@@ -179,7 +180,8 @@ class AttentionRule:
 
         self._tag_pending()
         backward = torch._C._current_graph_task_id() != -1
-        if backward:
+        # grad mode on during backward: a checkpoint's recomputed forward, placed by the tracker
+        if backward and not torch.is_grad_enabled():
             node = torch._C._current_autograd_node()
             site = None if node is None else node.metadata.get(_NODE_KEY)
             if site is not None:
@@ -245,11 +247,12 @@ class AttentionRule:
             return flop
         found, _ = self._site(parents)
         causal = causal or (found is not None and found.causal)
-        site = Site(found.module_type if found else op, causal, found.window if found else None)
-        self._remember(out, site)
-        left = bound.get("window_size_left")
+        window = found.window if found else None
+        left = bound.get("window_size_left")  # flash kernels that take their window as arguments
         if isinstance(left, int) and left >= 0:
-            site = Site(site.module_type, causal, left + 1)
+            window = left + 1
+        site = Site(found.module_type if found else op, causal, window)
+        self._remember(out, site)
         dim = 1 if op.startswith(_SEQ_FIRST_KERNELS) else -2
         query, key = bound.get("query"), bound.get("key")
         if not (isinstance(query, tuple) and isinstance(key, tuple)):
@@ -262,6 +265,7 @@ class AttentionRule:
 
     def details(self) -> dict[str, Any]:
         """What ``details["attention"]`` shows: the convention, its statement, and each module type."""
+        self._pending.clear()  # the run is over: hold no tensor of it
         return {"convention": self.convention, "statement": STATEMENTS[self.convention],
                 "modules": {key: dict(entry) for key, entry in sorted(self.records.items())},
                 "unflagged_products": self.unflagged_products}
