@@ -378,3 +378,22 @@ as_of: 2026-11-27
     assert stage.flop.central == pytest.approx(6.592e11, rel=1e-12)
     transformer = next(e for e in stage.estimates if e.method == "transformer")
     assert any("counted as causal" in note for note in transformer.assumptions)
+
+
+def test_mistral_7b_window_at_8192_tokens_on_fake_tensors(tmp_path: Any) -> None:
+    import json
+
+    config = {"model_type": "mistral", "architectures": ["MistralForCausalLM"], "hidden_size": 4096,
+              "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32,
+              "num_key_value_heads": 8, "vocab_size": 32000, "sliding_window": 4096,
+              "max_position_embeddings": 32768, "tie_word_embeddings": False}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = profile(ModelSource(hf_config=path), seq_len=8192, backward=False, attention="window")
+    # matmuls per token per layer: q, o 2 x 2*4096*4096 67,108,864 + k, v 2*2*4096*1024 16,777,216
+    #   + MLP 3*2*4096*14336 352,321,536 = 436,207,616; x 32 x 8192 = 114,349,209,288,704
+    #   + head 2*4096*32000 x 8192 = 2,147,483,648,000 -> 116,496,692,936,704
+    # attention per layer, full: 4 * 8192^2 * 4096 = 1,099,511,627,776; window 4096 keeps
+    #   4096*4097/2 + (8192-4096)*4096 = 25,167,872 of 67,108,864 pairs: 412,350,414,848; x 32
+    #   = 13,195,213,275,136 -> 129,691,906,211,840
+    assert result.forward_flop == 116_496_692_936_704 + 13_195_213_275_136
