@@ -130,8 +130,8 @@ def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device:
     run real tensors with random weights; on CUDA the step is also timed (``result.cuda``: MFU
     and the counter's overhead). ``attention="causal"`` halves the score and value products of
     causal attention (fused kernels and eager bmm), ``"window"`` counts the pairs each mask keeps
-    (sliding windows: window x sequence); see :mod:`flopaudit.measure.attention`. ``by_module_depth`` limits ``by_module`` to modules with at most that many
-    modules on their path (containers that never run, like ``nn.ModuleList``, are not counted:
+    (sliding windows: window x sequence); see :mod:`flopaudit.measure.attention`.
+    ``by_module_depth`` limits ``by_module`` to modules with at most that many modules on their path (containers that never run, like ``nn.ModuleList``, are not counted:
     depth 2 reaches ``model.layers.0``). ``backend="torch"|"fvcore"`` reports what those peers would have counted.
     """
     _check_choice("device", device, DEVICES)
