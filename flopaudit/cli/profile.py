@@ -35,8 +35,9 @@ from flopaudit.measure import DEFAULT_SEQ_LEN
               help="meta: no weights in memory (fake tensors); cpu/cuda: real random weights "
                    "(cuda also times the step: MFU).")
 @click.option("--no-backward", is_flag=True, help="Count the forward pass only.")
-@click.option("--attention", type=click.Choice(["full", "causal"]), default="full", show_default=True,
-              help="causal halves the causal calls of the fused attention kernels.")
+@click.option("--attention", type=click.Choice(["full", "causal", "window"]), default="full", show_default=True,
+              help="causal halves the score and value products of causal attention (any kernel); "
+                   "window counts the pairs each mask keeps (sliding windows: window x sequence).")
 @click.option("--by-module", "by_module", type=click.IntRange(min=0), default=2, show_default=True,
               metavar="DEPTH", help="List modules down to this depth (2 reaches model.layers.0).")
 @click.option("--backend", type=click.Choice(["flopaudit", "fvcore", "torch"]), default="flopaudit",

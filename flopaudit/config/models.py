@@ -320,7 +320,7 @@ class Deployment(_Strict):
 class Counting(_Strict):
     """Counting conventions."""
 
-    attention: Literal["full", "causal"] = "full"
+    attention: Literal["full", "causal", "window"] = "full"
 
 
 class Config(_Strict):

@@ -197,11 +197,15 @@ def transformer(stage: Stage, ctx: Context) -> Estimate:
     def training() -> tuple[Band, list[str]]:
         tokens = _training_tokens(stage)
         seq = _seq_len(stage, ctx)
-        causal = ctx.attention == "causal"
+        # model.architecture names no sliding window: under "window" its decoders are causal throughout
+        causal = ctx.attention in ("causal", "window")
         per_token = f.TRAIN_PASSES * arch_forward_per_token(arch, seq, causal)
         notes = [f"{format_number(per_token)} FLOP per token = 3 x forward at sequence length {seq} "
                  f"({'causal: attention scores halved' if causal else 'full s x s attention'})",
                  _tokens_note(stage)]
+        if ctx.attention == "window":
+            notes.append("window attention: model.architecture gives no sliding window, so attention "
+                         "is counted as causal (halved); the measured method counts windows")
         if arch.d_ff is None:
             notes.append("d_ff not given: 4 x d_model assumed")
         if arch.experts:

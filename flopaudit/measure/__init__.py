@@ -11,7 +11,8 @@ the CLI does that for every source that runs code (a factory, ``trust_remote_cod
 Convention: one multiply-add is 2 FLOP (``macs = flop / 2``); only matrix products count
 (elementwise ops, norms, softmax and the embedding lookup are 0, listed by category); backward is
 measured, not assumed; attention covers the full sequence x sequence matrix unless
-``attention="causal"``. See :data:`flopaudit.measure.result.CONVENTION`.
+``attention="causal"`` (halved) or ``"window"`` (the pairs the mask keeps, sliding windows
+included; :mod:`flopaudit.measure.attention`). See :data:`flopaudit.measure.result.CONVENTION`.
 
 Example::
 
@@ -39,7 +40,7 @@ __all__ = ["BACKENDS", "CONVENTION", "DEFAULT_SEQ_LEN", "DEVICES", "ModelSource"
 
 DEVICES = ("meta", "cpu", "cuda")
 BACKENDS = ("flopaudit", "fvcore", "torch")
-ATTENTION = ("full", "causal")
+ATTENTION = ("full", "causal", "window")
 #: The sequence length counted when none is given, capped by the model's position table.
 DEFAULT_SEQ_LEN = 2048
 
@@ -127,9 +128,10 @@ def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device:
 
     ``device="meta"`` counts with no weights in memory (fake tensors), ``"cpu"`` and ``"cuda"``
     run real tensors with random weights; on CUDA the step is also timed (``result.cuda``: MFU
-    and the counter's overhead). ``attention="causal"`` halves the causal calls of the fused
-    attention kernels. ``by_module_depth`` limits ``by_module`` to modules with at most that many
-    modules on their path (containers that never run, like ``nn.ModuleList``, are not counted:
+    and the counter's overhead). ``attention="causal"`` halves the score and value products of
+    causal attention (fused kernels and eager bmm), ``"window"`` counts the pairs each mask keeps
+    (sliding windows: window x sequence); see :mod:`flopaudit.measure.attention`.
+    ``by_module_depth`` limits ``by_module`` to modules with at most that many modules on their path (containers that never run, like ``nn.ModuleList``, are not counted:
     depth 2 reaches ``model.layers.0``). ``backend="torch"|"fvcore"`` reports what those peers would have counted.
     """
     _check_choice("device", device, DEVICES)

@@ -32,6 +32,7 @@ from torch.utils.module_tracker import ModuleTracker
 from typing_extensions import Self
 
 from flopaudit.measure import moe
+from flopaudit.measure.attention import CONVENTIONS, PRODUCT_OPS, AttentionRule
 from flopaudit.measure.formulas import ATTENTION_KERNELS, FORMULAS
 from flopaudit.measure.zero_ops import METADATA_OPS, ZERO_FLOP_OPS
 
@@ -100,16 +101,16 @@ class FlopAuditMode(TorchDispatchMode):
     """Count the FLOP of everything run inside the ``with`` block (see the module docstring).
 
     ``root`` names modules relative to the model (``"model.layers.0"``) and lets the counter see
-    the modules' ``is_causal`` flags; ``attention="causal"`` halves the causal calls of the ops in
-    :data:`~flopaudit.measure.formulas.ATTENTION_KERNELS`.
+    the modules' ``is_causal`` flags; ``attention="causal"`` or ``"window"`` scales the score and
+    value products of attention modules (:mod:`flopaudit.measure.attention`).
     """
 
     supports_higher_order_operators = True
 
     def __init__(self, root: torch.nn.Module | None = None, *, attention: str = "full") -> None:
         super().__init__()
-        if attention not in ("full", "causal"):
-            raise ValueError(f"attention must be 'full' or 'causal', not {attention!r}")
+        if attention not in CONVENTIONS:
+            raise ValueError(f"attention must be one of {', '.join(CONVENTIONS)}, not {attention!r}")
         self.attention = attention
         self.tally = Tally()
         self._tracker = ModuleTracker()
@@ -122,6 +123,7 @@ class FlopAuditMode(TorchDispatchMode):
                 self._modules[f"{self._root_prefix}.{path}" if path else self._root_prefix] = module
         # dense experts modules (all experts x all tokens) are priced at top-k: flopaudit.measure.moe
         self._moe_scales = moe.dense_scales(self._modules)
+        self.attention_rule = AttentionRule(attention, self._modules)
 
     def __enter__(self) -> Self:
         self._tracker.__enter__()
@@ -214,9 +216,19 @@ class FlopAuditMode(TorchDispatchMode):
         if res.name in ATTENTION_KERNELS:
             record = self.tally.attention_calls[res.name]
             record["calls"] += 1
-            if self.attention == "causal" and self._is_causal_call(func, args, kwargs):
-                record["causal_halved"] += 1
-                flop //= 2
+            if self.attention != "full":
+                scaled = self.attention_rule.kernel(
+                    res.name, tree_map(_shape_of, _bind_arguments(func, args, kwargs)), self._tracker.parents,
+                    flop, causal=self._is_causal_call(func, args, kwargs), out=out)
+                if scaled != flop:
+                    key = "causal_halved" if self.attention == "causal" else "windowed"
+                    record[key] = record.get(key, 0) + 1
+                flop = scaled
+        elif res.name in PRODUCT_OPS and self.attention != "full":
+            # eager attention's QK^T and PV (see flopaudit.measure.attention)
+            flop = self.attention_rule.product(
+                res.name, [tuple(a.shape) for a in args if isinstance(a, torch.Tensor)],
+                self._tracker.parents, flop, out)
         if self._moe_scales:
             flop = moe.priced(flop, self._tracker.parents, self._moe_scales)
         phase = BACKWARD if torch._C._current_graph_task_id() != -1 else FORWARD

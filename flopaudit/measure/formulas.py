@@ -10,8 +10,8 @@ Conventions shared by every formula here (the same as ``torch.utils.flop_counter
 
 - one multiply-add is 2 FLOP (``m * n * 2 * k`` for a matmul; MACs are FLOP / 2);
 - bias additions, softmax, scaling, masking and activations inside a fused op are not counted;
-- attention covers the full ``s_q x s_k`` score matrix (causal halving is applied by the counter,
-  never by a formula, and only to the ops in :data:`ATTENTION_KERNELS`).
+- attention covers the full ``s_q x s_k`` score matrix (the causal and window conventions are
+  applied by the counter, never by a formula: :mod:`flopaudit.measure.attention`).
 
 Formulas are pure functions over shapes and plain values: every tensor argument arrives as a
 tuple of ints (its shape), every other argument as it was passed, and the output shape(s) as the
@@ -69,10 +69,10 @@ def register_formula(*ops: str) -> Callable[[FormulaFn], FormulaFn]:
 
 
 #: Fused attention kernels whose whole count is attention-score matmuls (QK^T, PV and, in the
-#: backward, the recomputed scores, dP, dV, dQ, dK). ``attention="causal"`` halves exactly these
-#: ops, and only on calls the counter recognises as causal. Eager attention (plain bmm/matmul)
-#: and the nn.MultiheadAttention / TransformerEncoderLayer fast paths are never halved: nothing
-#: in their arguments says whether the mask is causal.
+#: backward, the recomputed scores, dP, dV, dQ, dK). ``attention="causal"``/``"window"`` scale
+#: these calls, and eager attention's bmm, where the counter recognises them as causal or windowed
+#: (:mod:`flopaudit.measure.attention`). The nn.MultiheadAttention / TransformerEncoderLayer fast
+#: paths are never scaled: nothing in their arguments says whether the mask is causal.
 ATTENTION_KERNELS: frozenset[str] = frozenset({
     # PyTorch's own formulas (torch.utils.flop_counter)
     "aten._scaled_dot_product_flash_attention",

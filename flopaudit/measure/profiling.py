@@ -39,6 +39,7 @@ class Counts:
     formulas: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     attention: str = "full"
+    attention_details: dict[str, Any] = field(default_factory=dict)
 
     def total(self, phase: str) -> int:
         """All FLOP of one phase."""
@@ -139,17 +140,14 @@ def count_flopaudit(built: sources.BuiltModel, *, backward: bool, attention: str
         if op in tally.formula_errors:
             entry["reason"] = f"formula failed: {tally.formula_errors[op]}"
         uncounted.append(entry)
-    notes = []
-    halved = sum(record["causal_halved"] for record in tally.attention_calls.values())
-    if attention == "causal" and not halved:
-        notes.append("attention='causal' halved nothing: no fused attention kernel call was recognised "
-                     "as causal (eager attention's bmm are always counted in full)")
+    notes = mode.attention_rule.notes()
     return Counts(
         by_operator={phase: dict(tally.by_operator[phase]) for phase in PHASES},
         by_module=by_module, backward_ran=backward, uncounted=uncounted,
         zero_calls=dict(tally.zero_calls),
         attention_kernels={op: dict(record) for op, record in sorted(tally.attention_calls.items())},
-        formulas=dict(sorted(tally.formula_source.items())), notes=notes, attention=attention)
+        formulas=dict(sorted(tally.formula_source.items())), notes=notes, attention=attention,
+        attention_details=mode.attention_rule.details())
 
 
 # --------------------------------------------------------------------------- the public entry
@@ -176,7 +174,7 @@ def run_profile(source: ModelSource, *, seq_len: int, batch: int, device: str, b
             counts = count_flopaudit(built, backward=backward, attention=attention,
                                      fake_mode=fake_mode)
     if backend != "flopaudit" and attention != "full":
-        counts.notes.append(f"the {backend} backend has no causal option: attention counted in full")
+        counts.notes.append(f"the {backend} backend has no {attention} option: attention counted in full")
     result = _assemble(built, counts, device=device, depth=by_module_depth, backend=backend)
     if device == "cuda" and backend == "flopaudit":
         from flopaudit.measure import cuda
@@ -229,6 +227,8 @@ def _assemble(built: sources.BuiltModel, counts: Counts, *, device: str, depth: 
                   if category in counts.zero_calls}
     details = dict(built.details)
     details["torch_version"] = torch.__version__
+    if counts.attention_details:
+        details["attention"] = counts.attention_details
     return ProfileResult(
         model=built.name, device=device, seq_len=built.seq_len, batch=built.batch,
         parameters=built.parameters, active_parameters=built.active_parameters,

@@ -17,9 +17,11 @@ CONVENTION = (
     "elementwise ops, norms, softmax, losses and the embedding lookup count 0 (listed by "
     "category in zero_flop_calls); bias additions are not counted; backward is measured, never "
     "assumed; attention covers the full sequence x sequence matrix unless attention='causal', "
-    "which halves the causal calls of the fused attention kernels (attention_kernels); routed "
+    "which halves the score and value products (fused kernels or eager bmm) of modules flagged "
+    "causal, or attention='window', which counts the (query, key) pairs each mask keeps: causal "
+    "n(n+1)/2, a causal sliding window w sum_i min(i+1, w) (details['attention']); routed "
     "experts cost top-k experts per token, and an expert block that runs every expert over every "
-    "token is priced at top-k / E of what ran (details.moe)."
+    "token is priced at top-k / E of what ran (details['moe'])."
 )
 
 

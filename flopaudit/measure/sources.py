@@ -210,7 +210,7 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
     remote = trust_remote_code and bool(getattr(config, "auto_map", None))
     cls = None if remote else _hf_model_class(transformers, config, path)
     # SDPA where the class supports it: that is what trains. Eager attention is counted the same
-    # (bmm for QK^T and PV) but cannot be halved for causal masking.
+    # (bmm for QK^T and PV), and scaled the same under the causal and window conventions.
     # Remote code keeps its own default: its class is unknown until transformers imports it.
     attn = None if cls is None else "sdpa" if getattr(cls, "_supports_sdpa", False) else "eager"
     if attn is not None:
