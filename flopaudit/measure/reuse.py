@@ -15,8 +15,9 @@ Two calls are "the same layer" when all of this is equal (the *signature*):
   ``requires_grad``, every plain setting stored on the submodules (``attention_type``,
   ``sliding_window``, ``is_causal``, ``num_experts``, ...), and each per-layer entry of the
   model config (lists as long as the stack, such as ``layer_types``). Layer-index attributes
-  (:data:`INDEX_NAMES`) are left out: transformers uses them to address the KV cache, which
-  counting never uses;
+  (:data:`INDEX_NAMES`) of transformers' modules are left out: transformers uses them to
+  address the KV cache, which counting never uses (a user's module keeps them, so its layers
+  that store an index are never reused);
 - dynamic: the call's argument structure, every tensor's shape, stride, dtype, device and
   ``requires_grad``, and every other argument's value (objects by identity).
 
@@ -77,8 +78,10 @@ def _value_key(value: Any, depth: int = 0) -> Any:
 
 
 def _module_settings(module: torch.nn.Module) -> tuple[Any, ...]:
+    # transformers' layers keep their index for the KV cache only; a user's module may branch on it
+    skip = INDEX_NAMES if type(module).__module__.startswith("transformers.") else frozenset()
     return tuple(sorted((name, _value_key(value)) for name, value in vars(module).items()
-                        if not name.startswith("_") and name != "training" and name not in INDEX_NAMES))
+                        if not name.startswith("_") and name != "training" and name not in skip))
 
 
 def _hooks_unsafe(module: torch.nn.Module) -> str | None:
@@ -239,7 +242,7 @@ class _Session:
         self.originals: dict[type, Callable[..., Any]] = {}
 
     def call(self, module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        original = self.originals[type(module)]
+        original = next(self.originals[cls] for cls in type(module).__mro__ if cls in self.originals)
         member = self.members.get(id(module))
         if member is None:
             return original(module, *args, **kwargs)
@@ -437,7 +440,9 @@ def _count_reusing(built: Any, *, backward: bool, attention: str, fake_mode: Any
     groups = list(session.groups.values())
     if not any(group.credited for group in groups):
         # every layer ran: this already is the full count
-        return mode, {"method": "full", "reason": "no two layer calls had the same signature",
+        reason = ("layers repeat, but their outputs cannot stand in for a skipped copy's"
+                  if any(group.ran for group in groups) else "no two layer calls had the same signature")
+        return mode, {"method": "full", "reason": reason + ": every layer ran",
                       "groups": [_describe(g) for g in groups]}
     prefix = mode._root_prefix or type(module).__name__
     from flopaudit.measure.profiling import active
