@@ -118,7 +118,8 @@ def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
 
 def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device: str = "meta",
             backward: bool = True, attention: str = "full", by_module_depth: int = 2,
-            backend: str = "flopaudit", isolation: Limits | None = None) -> ProfileResult:
+            backend: str = "flopaudit", isolation: Limits | None = None,
+            reuse_layers: bool = True) -> ProfileResult:
     """Count one training step (forward, and backward unless ``backward=False``) of ``source``.
 
     ``seq_len=None`` counts :data:`DEFAULT_SEQ_LEN` tokens, or fewer where the model's position
@@ -133,6 +134,9 @@ def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device:
     (sliding windows: window x sequence); see :mod:`flopaudit.measure.attention`.
     ``by_module_depth`` limits ``by_module`` to modules with at most that many modules on their path (containers that never run, like ``nn.ModuleList``, are not counted:
     depth 2 reaches ``model.layers.0``). ``backend="torch"|"fvcore"`` reports what those peers would have counted.
+    ``reuse_layers`` counts each distinct layer of a repeated stack once and credits its copies
+    (:mod:`flopaudit.measure.reuse`, on ``meta`` only; the totals equal a full count's, and
+    ``details["layers"]`` says which method was used).
     """
     _check_choice("device", device, DEVICES)
     _check_choice("attention", attention, ATTENTION)
@@ -141,7 +145,8 @@ def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device:
         raise MeasureError("seq_len and batch must be >= 1 and by_module_depth >= 0")
     require_extras(source, backend)
     options = {"seq_len": seq_len, "batch": batch, "device": device, "backward": backward,
-               "attention": attention, "by_module_depth": by_module_depth, "backend": backend}
+               "attention": attention, "by_module_depth": by_module_depth, "backend": backend,
+               "reuse_layers": reuse_layers}
     if isolation is not None:
         if source.kind() == "module":
             raise MeasureError("an nn.Module source lives in this process and cannot be counted in a "

@@ -121,13 +121,21 @@ def active(fake_mode: Any) -> Iterator[None]:
 
 
 def count_flopaudit(built: sources.BuiltModel, *, backward: bool, attention: str,
-                    fake_mode: Any) -> Counts:
-    """Count one step with :class:`FlopAuditMode` (forward, then backward if asked)."""
-    mode = FlopAuditMode(built.module, attention=attention)
-    with active(fake_mode), mode:
-        target = forward_output(built, grad=backward)
-        if target is not None:
-            run_backward(target)
+                    fake_mode: Any, reuse_layers: bool = False) -> Counts:
+    """Count one step with :class:`FlopAuditMode` (forward, then backward if asked).
+
+    ``reuse_layers``: count each distinct layer once (:mod:`flopaudit.measure.reuse`).
+    """
+    from flopaudit.measure import reuse
+
+    def step(mode: FlopAuditMode) -> None:
+        with active(fake_mode), mode:
+            target = forward_output(built, grad=backward)
+            if target is not None:
+                run_backward(target)
+
+    mode = reuse.count(built, backward=backward, attention=attention, fake_mode=fake_mode, step=step,
+                       enabled=reuse_layers)
     tally = mode.tally
     by_module = {phase: {mode.module_name(name): flop for name, flop in tally.by_module[phase].items()}
                  for phase in PHASES}
@@ -154,7 +162,8 @@ def count_flopaudit(built: sources.BuiltModel, *, backward: bool, attention: str
 
 
 def run_profile(source: ModelSource, *, seq_len: int, batch: int, device: str, backward: bool,
-                attention: str, by_module_depth: int, backend: str) -> ProfileResult:
+                attention: str, by_module_depth: int, backend: str,
+                reuse_layers: bool = True) -> ProfileResult:
     """See :func:`flopaudit.measure.profile`."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
@@ -172,7 +181,9 @@ def run_profile(source: ModelSource, *, seq_len: int, batch: int, device: str, b
             counts = peers.count_torch(built, backward=backward, fake_mode=fake_mode)
         else:
             counts = count_flopaudit(built, backward=backward, attention=attention,
-                                     fake_mode=fake_mode)
+                                     fake_mode=fake_mode, reuse_layers=reuse_layers)
+    if backend != "flopaudit":
+        built.details["layers"] = {"method": "full", "reason": f"the {backend} backend counts every layer"}
     if backend != "flopaudit" and attention != "full":
         counts.notes.append(f"the {backend} backend has no {attention} option: attention counted in full")
     result = _assemble(built, counts, device=device, depth=by_module_depth, backend=backend)
