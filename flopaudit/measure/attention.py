@@ -187,6 +187,8 @@ class AttentionRule:
             if site is not None:
                 return site, True
         best: tuple[int, Site] | None = None
+        best_name = ""
+        parents = [name for name in parents if name != "Global"]
         for name in parents:
             if name not in self._sites:
                 module = self._modules.get(name)
@@ -195,7 +197,14 @@ class AttentionRule:
             if site is not None and site.linear:
                 return None, backward
             if site is not None and (best is None or len(name) > best[0]):
-                best = (len(name), site)
+                best, best_name = (len(name), site), name
+        # The innermost running module must be the attention module or inside it: an expert's or
+        # an MLP's bmm is never an attention product, even while the module tracker still lists
+        # an attention module that has finished (it can in backward, for modules fed keyword tensors).
+        if best is not None and parents:
+            innermost = max(parents, key=len)
+            if len(innermost) > best[0] and not innermost.startswith(best_name + "."):
+                return None, backward
         return (None if best is None else best[1]), backward
 
     def _remember(self, out: Any, site: Site) -> None:

@@ -397,3 +397,23 @@ def test_mistral_7b_window_at_8192_tokens_on_fake_tensors(tmp_path: Any) -> None
     #   4096*4097/2 + (8192-4096)*4096 = 25,167,872 of 67,108,864 pairs: 412,350,414,848; x 32
     #   = 13,195,213,275,136 -> 129,691,906,211,840
     assert result.forward_flop == 116_496_692_936_704 + 13_195_213_275_136
+
+
+@pytest.mark.parametrize("convention", ["causal", "window"])
+def test_expert_bmm_in_backward_is_never_scaled_as_attention(convention: str, tmp_path: Any) -> None:
+    """Regression: in backward, the module tracker can still list a finished self_attn (it was fed
+    keyword tensors) while an expert's bmm runs; that bmm must not be halved or windowed."""
+    import json
+
+    config = {"model_type": "qwen3_moe", "architectures": ["Qwen3MoeForCausalLM"], "hidden_size": 64,
+              "intermediate_size": 128, "moe_intermediate_size": 32, "num_experts": 8,
+              "num_experts_per_tok": 2, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 96,
+              "max_position_embeddings": 64, "tie_word_embeddings": False}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = profile(ModelSource(hf_config=path), seq_len=16, batch=2, attention=convention)
+    # experts run as batched bmm (attention runs as fused SDPA, so every bmm is an expert's):
+    # 32 tokens x top-2 x 3 products of 2*64*32 per layer, 2 layers = 2*2*3*(2*32*64*32) = 1,572,864
+    # forward; backward is 2x (input and weight gradients) = 3,145,728; total 4,718,592
+    assert result.by_operator["aten.bmm"] == 4_718_592
