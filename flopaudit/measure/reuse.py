@@ -413,6 +413,9 @@ def count(built: Any, *, backward: bool, attention: str, fake_mode: Any,
     elif fake_mode is None:
         details = {"method": "full", "reason": "layer reuse needs fake tensors (device meta): real "
                                                "tensors can take data-dependent paths"}
+    elif not _all_fake(built.module):
+        details = {"method": "full", "reason": "layer reuse needs a model built on fake tensors: this "
+                                               "module holds real weights"}
     else:
         mode, details = _count_reusing(built, backward=backward, attention=attention,
                                        fake_mode=fake_mode, step=step)
@@ -424,6 +427,13 @@ def count(built: Any, *, backward: bool, attention: str, fake_mode: Any,
     if note:
         built.notes.append(note)
     return mode
+
+
+def _all_fake(module: torch.nn.Module) -> bool:
+    """Whether every weight and buffer of ``module`` is a fake tensor (as flopaudit builds HF models)."""
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    return all(isinstance(t, FakeTensor) for t in (*module.parameters(), *module.buffers()))
 
 
 def _count_reusing(built: Any, *, backward: bool, attention: str, fake_mode: Any,
