@@ -387,6 +387,17 @@ def _add_tally(into: Tally, alone: FlopAuditMode, times: int, paths: list[str], 
     into.formula_source.update(tally.formula_source)
 
 
+def _add_attention_records(into: FlopAuditMode, alone: FlopAuditMode, times: int) -> None:
+    """Credit what the attention conventions scaled in ``alone`` (details["attention"]) ``times`` times."""
+    target, source = into.attention_rule, alone.attention_rule
+    for key, entry in source.records.items():
+        mine = target.records.setdefault(key, {**entry, "products": 0, "kernel_calls": 0, "scaled": 0,
+                                               "unrecognised": 0})
+        for what in ("products", "kernel_calls", "scaled", "unrecognised"):
+            mine[what] += times * entry[what]
+    target.unflagged_products += times * source.unflagged_products
+
+
 def _ancestors(mode: FlopAuditMode, stack: str, root: str) -> list[str]:
     """Tracker names of the modules above a stack that were counted (the root included)."""
     parts = stack.split(".") if stack else []
@@ -474,6 +485,7 @@ def _count_reusing(built: Any, *, backward: bool, attention: str, fake_mode: Any
         group = groups[index]
         _add_tally(mode.tally, counted, len(group.credited), group.credited, prefix=prefix,
                    ancestors=_ancestors(mode, group.stack, prefix))
+        _add_attention_records(mode, counted, len(group.credited))
     details: dict[str, Any] = {
         "method": "reuse",
         "groups": [_describe(g) for g in groups],
