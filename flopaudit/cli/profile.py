@@ -40,6 +40,9 @@ from flopaudit.measure import DEFAULT_SEQ_LEN
                    "window counts the pairs each mask keeps (sliding windows: window x sequence).")
 @click.option("--by-module", "by_module", type=click.IntRange(min=0), default=2, show_default=True,
               metavar="DEPTH", help="List modules down to this depth (2 reaches model.layers.0).")
+@click.option("--no-reuse-layers", is_flag=True,
+              help="Run and count every layer (default: each distinct layer of a repeated stack is "
+                   "counted once and its copies credited; totals are the same, details.layers says which).")
 @click.option("--backend", type=click.Choice(["flopaudit", "fvcore", "torch"]), default="flopaudit",
               show_default=True, help="torch / fvcore: what those counters would have said (raw).")
 @click.option("--trust-remote-code", is_flag=True,
@@ -51,7 +54,8 @@ from flopaudit.measure import DEFAULT_SEQ_LEN
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Write the output to FILE instead of stdout.")
 def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, batch: int, device: str,
-            no_backward: bool, attention: str, by_module: int, backend: str, trust_remote_code: bool,
+            no_backward: bool, attention: str, by_module: int, no_reuse_layers: bool, backend: str,
+            trust_remote_code: bool,
             code_timeout: float, code_memory: float | None, fmt: str, output: Path | None) -> None:
     """Count the FLOP of one training step of a real PyTorch model (2 FLOP per multiply-add)."""
     from flopaudit import measure
@@ -62,7 +66,7 @@ def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, ba
     # seq_len None: the model's position limit caps the default, read where its code runs.
     result = measure.profile(source, seq_len=seq_len, batch=batch, device=device,
                              backward=not no_backward, attention=attention, by_module_depth=by_module,
-                             backend=backend,
+                             backend=backend, reuse_layers=not no_reuse_layers,
                              isolation=code_limits(code_timeout, code_memory) if source.runs_code() else None)
     text = json.dumps(result.to_dict(), indent=2) + "\n" if fmt == "json" else render_text(result)
     if output is None:

@@ -128,3 +128,23 @@ def test_callers_module_with_real_weights_is_counted_in_full() -> None:
     assert "real weights" in result.details["layers"]["reason"]
     # 3 layers x 2*4*8*8 = 512 each = 1,536, whatever was or was not reused
     assert result.forward_flop == 1_536
+
+
+def test_cli_no_reuse_layers_flag(config_file: ConfigFile) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from flopaudit.cli.profile import profile as profile_command
+
+    path = str(config_file(LLAMA_4L))
+    runs = {}
+    for flags in ((), ("--no-reuse-layers",)):
+        done = CliRunner().invoke(profile_command, ["--hf-config", path, "--seq-len", "16", "--format", "json",
+                                                    *flags])
+        assert done.exit_code == 0, done.output
+        runs[flags] = json.loads(done.output)
+    assert runs[()]["details"]["layers"]["method"] == "reuse"
+    assert runs[("--no-reuse-layers",)]["details"]["layers"]["method"] == "full"
+    assert "--no-reuse-layers" in runs[("--no-reuse-layers",)]["details"]["layers"]["reason"]
+    assert runs[()]["forward_flop"] == runs[("--no-reuse-layers",)]["forward_flop"]
