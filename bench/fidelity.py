@@ -130,6 +130,16 @@ def rows() -> list[Row]:
         "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128,
         "vocab_size": 96, "max_position_embeddings": 32},
         2 * decoder_layer(N, 64, 4, 4, 16, 128, gated=False) + mm(N, 64, 64) + mm(N, 64, 96)))
+    # ModernBERT (masked LM): fused Wqkv 64->192, Wo, GLU MLP Wi 64->2x96 and Wo 96->64, 3 layers
+    # (2 local, 1 global: full pairs under the full convention), head dense 64->64 + decoder 64->96;
+    # its initialiser cannot run on fake tensors, so it is built without one
+    out.append(Row("ModernBERT", {
+        "model_type": "modernbert", "architectures": ["ModernBertForMaskedLM"], "hidden_size": 64,
+        "intermediate_size": 96, "num_hidden_layers": 3, "num_attention_heads": 4, "vocab_size": 96,
+        "max_position_embeddings": 64, "global_attn_every_n_layers": 3, "local_attention": 8,
+        "pad_token_id": 0},
+        3 * (mm(N, 64, 192) + mm(N, 64, 64) + attention(B, T, T, 4, 16) + mm(N, 64, 192) + mm(N, 96, 64))
+        + mm(N, 64, 64) + mm(N, 64, 96), note="built without weight init"))
     # ---------------------------------------------------------------- mixtures of experts
     # Mixtral: 4 experts of 96, top-2: router 64->4, 2 experts x 3 products per token
     out.append(Row("Mixtral", {

@@ -224,8 +224,13 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
         experts = "batched_mm"
         config._experts_implementation = experts
 
-    def construct() -> torch.nn.Module:
+    def construct(*, initialise: bool = True) -> torch.nn.Module:
         try:
+            if not initialise:
+                # weights do not change FLOP, and fake tensors cannot run every initialiser
+                # (trunc_normal_ reads a value: ViT, ModernBERT)
+                with _no_init_weights(transformers):
+                    return construct()
             if cls is None:
                 return transformers.AutoModelForCausalLM.from_config(config, trust_remote_code=True)
             return cls(config)
@@ -235,9 +240,9 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
             raise _rejected("transformers could not build the model", exc, path, name_type=True) from exc
 
     if device == "cpu":
-        _check_cpu_memory(construct, path)
+        _check_cpu_memory(lambda: construct(initialise=False), path)
     with _device_context(device, fake_mode):
-        module = construct()
+        module = construct(initialise=fake_mode is None)
     module.eval()
     vocab = getattr(config, "vocab_size", None)
     with _device_context(device, fake_mode):
@@ -255,6 +260,17 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
     return BuiltModel(module=module, forward=lambda: module(input_ids=ids), inputs=(ids,), name=name,
                       batch=batch, seq_len=seq_len, parameters=parameters,
                       active_parameters=active, notes=notes, details=details)
+
+
+def _no_init_weights(transformers: Any) -> Any:
+    """transformers' ``no_init_weights`` (skips torch's and the model's weight initialisers)."""
+    try:
+        from transformers.initialization import no_init_weights
+    except ImportError:  # transformers 4.x kept it in modeling_utils
+        no_init_weights = getattr(transformers.modeling_utils, "no_init_weights", None)
+    if no_init_weights is None:
+        return contextlib.nullcontext()
+    return no_init_weights()
 
 
 def _check_cpu_memory(construct: Callable[[], torch.nn.Module], path: Path) -> None:
