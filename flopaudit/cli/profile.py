@@ -94,6 +94,35 @@ def _share(value: int, total: int) -> str:
     return f"{100 * value / total:.1f}%" if total else "-"
 
 
+def module_tree(by_module: dict[str, int], total: int) -> list[tuple[str, int, int]]:
+    """Rows ``(indented label, FLOP, parent's FLOP)`` of the module tree, parents before children.
+
+    A module with listed children gets a ``(self)`` row for its FLOP outside them, and the step a
+    ``(outside any module)`` row, so that every level's rows add up to their parent.
+    """
+    def children(prefix: str) -> list[str]:
+        depth = prefix.count(".") + 1 if prefix else 0
+        return [name for name in by_module
+                if name.count(".") >= depth and (not prefix or name.startswith(prefix + "."))
+                and not any(other != name and name.startswith(other + ".") and
+                            (not prefix or other.startswith(prefix + ".")) for other in by_module)]
+
+    rows: list[tuple[str, int, int]] = []
+
+    def walk(prefix: str, flop: int, level: int) -> None:
+        kids = children(prefix)
+        for kid in kids:
+            label = kid[len(prefix) + 1:] if prefix else kid
+            rows.append(("  " * level + label, by_module[kid], flop))
+            walk(kid, by_module[kid], level + 1)
+        rest = flop - sum(by_module[kid] for kid in kids)
+        if kids and rest:
+            rows.append(("  " * level + ("(self)" if prefix else "(outside any module)"), rest, flop))
+
+    walk("", total, 0)
+    return rows
+
+
 def render_text(result: Any, *, width: int = 110) -> str:
     """The text output: summary, by operator, by module, uncounted ops and the convention."""
     from rich.console import Console
@@ -147,12 +176,14 @@ def render_text(result: Any, *, width: int = 110) -> str:
     console.print(ops)
 
     if result.by_module:
-        modules = Table(title="By module (forward + backward)", title_justify="left")
+        modules = Table(title="By module (forward + backward), as a tree: each level adds up to its parent",
+                        title_justify="left")
         modules.add_column("module")
         modules.add_column("FLOP", justify="right")
-        modules.add_column("share", justify="right")
-        for name, flop in result.by_module.items():
-            modules.add_row(name, _flop(flop), _share(flop, total))
+        modules.add_column("of parent", justify="right")
+        modules.add_column("of total", justify="right")
+        for label, flop, parent in module_tree(result.by_module, total):
+            modules.add_row(label, _flop(flop), _share(flop, parent), _share(flop, total))
         console.print(modules)
 
     if result.uncounted_ops:

@@ -13,8 +13,9 @@ Each op is resolved once, in this order:
 
 Forward and backward are told apart by whether the autograd engine is running (the backward of
 activation checkpointing's recompute is therefore counted as backward: executed FLOP). Module
-attribution uses ``torch.utils.module_tracker.ModuleTracker``, the tracker ``FlopCounterMode``
-uses, so backward FLOP land on the module whose backward runs.
+attribution uses :class:`flopaudit.measure.modules.ModuleTracker`: torch's ModuleTracker (what
+``FlopCounterMode`` uses) with hooks that also see keyword tensors, so backward FLOP land on the
+module whose backward runs and every level sums to its parent.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_map
 from torch.utils.flop_counter import flop_registry as torch_flop_registry
-from torch.utils.module_tracker import ModuleTracker
 from typing_extensions import Self
 
 from flopaudit.measure import moe
 from flopaudit.measure.attention import CONVENTIONS, PRODUCT_OPS, AttentionRule
 from flopaudit.measure.formulas import ATTENTION_KERNELS, FORMULAS
+from flopaudit.measure.modules import ModuleTracker
 from flopaudit.measure.zero_ops import METADATA_OPS, ZERO_FLOP_OPS
 
 FORWARD, BACKWARD = "forward", "backward"
