@@ -10,7 +10,7 @@ this script prints them side by side with their ratios, and checks:
 - each flopaudit process peaks under 1 GiB;
 - the MoE count is at least 6 x active parameters per token (attention only adds to 6N).
 
-Run: ``.venv/bin/python bench/scale.py`` (about a minute on 2 cores). Exit status 1 if a
+Run: ``.venv/bin/python bench/scale.py`` (about a minute and a half on 2 cores). Exit status 1 if a
 check fails. Benchmarks print ratios; the tests never assert wall-clock times.
 """
 
@@ -37,14 +37,17 @@ def child(config: str, seq_len: int, backend: str) -> None:
     from flopaudit.measure import ModelSource, profile
 
     start = time.perf_counter()
+    reuse = backend != "flopaudit-full"
     result = profile(ModelSource(hf_config=Path(config)), seq_len=seq_len, batch=1, device="meta",
-                     backward=True, by_module_depth=1, backend=backend)
+                     backward=True, by_module_depth=1, backend="flopaudit" if not reuse else backend,
+                     reuse_layers=reuse)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     print(json.dumps({"seconds": seconds, "peak_rss": peak, "forward": result.forward_flop,
                       "backward": result.backward_flop, "per_token_train": result.flop_per_token_train,
                       "parameters": result.parameters, "active": result.active_parameters,
-                      "uncounted": result.uncounted_ops, "by_operator": result.by_operator}))
+                      "uncounted": result.uncounted_ops, "by_operator": result.by_operator,
+                      "layers": result.details.get("layers", {}).get("method")}))
 
 
 def run(config: Path, seq_len: int, backend: str) -> dict:
@@ -64,6 +67,7 @@ def main() -> int:
     failures = []
     for name, config, seq_len in MODELS:
         ours = run(config, seq_len, "flopaudit")
+        full = run(config, seq_len, "flopaudit-full")
         theirs = run(config, seq_len, "torch")
         print(f"\n{name} at {seq_len} tokens ({ours['parameters'] / 1e9:.1f}B parameters, "
               f"{ours['active'] / 1e9:.1f}B active)")
@@ -80,6 +84,12 @@ def main() -> int:
         missing = {op: flop for op, flop in ours["by_operator"].items() if op not in theirs["by_operator"]}
         print(f"  counted by flopaudit only: {missing or 'nothing'}")
         print(f"  uncounted ops (flopaudit): {ours['uncounted'] or 'none'}")
+        same = ours["by_operator"] == full["by_operator"]
+        print(f"  layers: {ours['layers']}; every layer run (--no-reuse-layers): {full['seconds']:.2f} s, "
+              f"totals {'equal, operator by operator' if same else 'DIFFERENT'}; "
+              f"time vs FlopCounterMode {ours['seconds'] / theirs['seconds']:.3f} (target <= 0.25)")
+        if not same:
+            failures.append(f"{name}: layer reuse changed the totals")
         if ours["seconds"] > 1.10 * theirs["seconds"]:
             failures.append(f"{name}: flopaudit slower than FlopCounterMode")
         if ours["peak_rss"] >= GIB:
