@@ -97,23 +97,22 @@ def _share(value: int, total: int) -> str:
 def module_tree(by_module: dict[str, int], total: int) -> list[tuple[str, int, int]]:
     """Rows ``(indented label, FLOP, parent's FLOP)`` of the module tree, parents before children.
 
-    A module with listed children gets a ``(self)`` row for its FLOP outside them, and the step a
-    ``(outside any module)`` row, so that every level's rows add up to their parent.
+    A module's parent is its closest listed ancestor. A module with listed children gets a
+    ``(self)`` row for its FLOP outside them, and the step a ``(outside any module)`` row, so that
+    every level's rows add up to their parent.
     """
-    def children(prefix: str) -> list[str]:
-        depth = prefix.count(".") + 1 if prefix else 0
-        return [name for name in by_module
-                if name.count(".") >= depth and (not prefix or name.startswith(prefix + "."))
-                and not any(other != name and name.startswith(other + ".") and
-                            (not prefix or other.startswith(prefix + ".")) for other in by_module)]
-
+    children: dict[str, list[str]] = {"": []}
+    for name in by_module:  # insertion order: the order the modules ran
+        parts = name.split(".")
+        parent = next((".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)
+                       if ".".join(parts[:i]) in by_module), "")
+        children.setdefault(parent, []).append(name)
     rows: list[tuple[str, int, int]] = []
 
     def walk(prefix: str, flop: int, level: int) -> None:
-        kids = children(prefix)
+        kids = children.get(prefix, [])
         for kid in kids:
-            label = kid[len(prefix) + 1:] if prefix else kid
-            rows.append(("  " * level + label, by_module[kid], flop))
+            rows.append(("  " * level + (kid[len(prefix) + 1:] if prefix else kid), by_module[kid], flop))
             walk(kid, by_module[kid], level + 1)
         rest = flop - sum(by_module[kid] for kid in kids)
         if kids and rest:
