@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
+from flopaudit.measure.attention import CONVENTIONS
 from flopaudit.measure.offline import hub_offline
 from flopaudit.measure.result import CONVENTION, ProfileResult
 
@@ -40,7 +41,7 @@ __all__ = ["BACKENDS", "CONVENTION", "DEFAULT_SEQ_LEN", "DEVICES", "ModelSource"
 
 DEVICES = ("meta", "cpu", "cuda")
 BACKENDS = ("flopaudit", "fvcore", "torch")
-ATTENTION = ("full", "causal", "window")
+ATTENTION = CONVENTIONS  # full, causal, window: flopaudit.measure.attention
 #: The sequence length counted when none is given, capped by the model's position table.
 DEFAULT_SEQ_LEN = 2048
 

@@ -200,7 +200,8 @@ class AttentionRule:
                 best, best_name = (len(name), site), name
         # The innermost running module must be the attention module or inside it: an expert's or
         # an MLP's bmm is never an attention product, even while the module tracker still lists
-        # an attention module that has finished (it can in backward, for modules fed keyword tensors).
+        # an attention module that has finished (in backward it can, for a module none of whose
+        # inputs needs a gradient: nothing then marks the end of its backward).
         if best is not None and parents:
             innermost = max(parents, key=len)
             if len(innermost) > best[0] and not innermost.startswith(best_name + "."):

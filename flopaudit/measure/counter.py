@@ -32,7 +32,7 @@ from torch.utils.flop_counter import flop_registry as torch_flop_registry
 from typing_extensions import Self
 
 from flopaudit.measure import moe
-from flopaudit.measure.attention import CONVENTIONS, PRODUCT_OPS, AttentionRule
+from flopaudit.measure.attention import PRODUCT_OPS, AttentionRule
 from flopaudit.measure.formulas import ATTENTION_KERNELS, FORMULAS
 from flopaudit.measure.modules import ModuleTracker
 from flopaudit.measure.zero_ops import METADATA_OPS, ZERO_FLOP_OPS
@@ -110,21 +110,19 @@ class FlopAuditMode(TorchDispatchMode):
 
     def __init__(self, root: torch.nn.Module | None = None, *, attention: str = "full") -> None:
         super().__init__()
-        if attention not in CONVENTIONS:
-            raise ValueError(f"attention must be one of {', '.join(CONVENTIONS)}, not {attention!r}")
-        self.attention = attention
-        self.tally = Tally()
-        self._tracker = ModuleTracker()
-        self._resolved: dict[Any, _Resolution] = {}
         self._root_prefix = type(root).__name__ if root is not None else None
         # ModuleTracker names a module "<RootClass>.<path>"; keep the same keys to find modules.
         self._modules: dict[str, torch.nn.Module] = {}
         if root is not None:
             for path, module in root.named_modules():
                 self._modules[f"{self._root_prefix}.{path}" if path else self._root_prefix] = module
+        self.attention_rule = AttentionRule(attention, self._modules)  # refuses an unknown convention
+        self.attention = attention
+        self.tally = Tally()
+        self._tracker = ModuleTracker()
+        self._resolved: dict[Any, _Resolution] = {}
         # dense experts modules (all experts x all tokens) are priced at top-k: flopaudit.measure.moe
         self._moe_scales = moe.dense_scales(self._modules)
-        self.attention_rule = AttentionRule(attention, self._modules)
 
     def __enter__(self) -> Self:
         self._tracker.__enter__()
@@ -218,9 +216,10 @@ class FlopAuditMode(TorchDispatchMode):
             record = self.tally.attention_calls[res.name]
             record["calls"] += 1
             if self.attention != "full":
+                bound = _bind_arguments(func, args, kwargs)
                 scaled = self.attention_rule.kernel(
-                    res.name, tree_map(_shape_of, _bind_arguments(func, args, kwargs)), self._tracker.parents,
-                    flop, causal=self._is_causal_call(func, args, kwargs), out=out)
+                    res.name, tree_map(_shape_of, bound), self._tracker.parents,
+                    flop, causal=self._is_causal_call(bound), out=out)
                 if scaled != flop:
                     key = "causal_halved" if self.attention == "causal" else "windowed"
                     record[key] = record.get(key, 0) + 1
@@ -240,9 +239,9 @@ class FlopAuditMode(TorchDispatchMode):
             if parent != "Global":
                 self.tally.by_module[phase][parent] += flop
 
-    def _is_causal_call(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-        """A kernel call is causal if it says so, or runs inside a module flagged ``is_causal``."""
-        bound = _bind_arguments(func, args, kwargs)
+    def _is_causal_call(self, bound: dict[str, Any]) -> bool:
+        """A kernel call (``bound``: its named arguments) is causal if it says so, or runs inside a
+        module flagged ``is_causal``."""
         if bound.get("is_causal") is True:
             return True
         # memory-efficient attention encodes causality as custom_mask_type 1 (top-left) / 2 (bottom-right)

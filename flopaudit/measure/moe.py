@@ -62,10 +62,9 @@ def config_top_k(config: Any) -> int | None:
     """The routed top-k a config (or one of its sub-configs) names, if any."""
     for cfg in [config, *[getattr(config, key) for key in getattr(config, "sub_configs", {}) or {}
                           if getattr(config, key, None) is not None]]:
-        for name in TOP_K_NAMES:
-            value = getattr(cfg, name, None)
-            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-                return value
+        k = _int_attr(cfg, TOP_K_NAMES)
+        if k is not None:
+            return k
     return None
 
 

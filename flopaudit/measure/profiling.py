@@ -121,7 +121,7 @@ def active(fake_mode: Any) -> Iterator[None]:
 
 
 def count_flopaudit(built: sources.BuiltModel, *, backward: bool, attention: str,
-                    fake_mode: Any, reuse_layers: bool = False) -> Counts:
+                    fake_mode: Any, reuse_layers: bool) -> Counts:
     """Count one step with :class:`FlopAuditMode` (forward, then backward if asked).
 
     ``reuse_layers``: count each distinct layer once (:mod:`flopaudit.measure.reuse`).
@@ -184,8 +184,8 @@ def run_profile(source: ModelSource, *, seq_len: int, batch: int, device: str, b
                                      fake_mode=fake_mode, reuse_layers=reuse_layers)
     if backend != "flopaudit":
         built.details["layers"] = {"method": "full", "reason": f"the {backend} backend counts every layer"}
-    if backend != "flopaudit" and attention != "full":
-        counts.notes.append(f"the {backend} backend has no {attention} option: attention counted in full")
+        if attention != "full":
+            counts.notes.append(f"the {backend} backend has no {attention} option: attention counted in full")
     result = _assemble(built, counts, device=device, depth=by_module_depth, backend=backend)
     if device == "cuda" and backend == "flopaudit":
         from flopaudit.measure import cuda

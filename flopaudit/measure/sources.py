@@ -225,15 +225,13 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
         config._experts_implementation = experts
 
     def construct(*, initialise: bool = True) -> torch.nn.Module:
+        # weights do not change FLOP, and fake tensors cannot run every initialiser
+        # (trunc_normal_ reads a value: ViT, ModernBERT)
         try:
-            if not initialise:
-                # weights do not change FLOP, and fake tensors cannot run every initialiser
-                # (trunc_normal_ reads a value: ViT, ModernBERT)
-                with _no_init_weights(transformers):
-                    return construct()
-            if cls is None:
-                return transformers.AutoModelForCausalLM.from_config(config, trust_remote_code=True)
-            return cls(config)
+            with contextlib.nullcontext() if initialise else _no_init_weights(transformers):
+                if cls is None:
+                    return transformers.AutoModelForCausalLM.from_config(config, trust_remote_code=True)
+                return cls(config)
         except (ModelSourceError, MeasureError):
             raise
         except Exception as exc:

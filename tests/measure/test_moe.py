@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from flopaudit.measure import ModelSource, moe, profile
-from tests.measure.conftest import HF_CONFIGS, ConfigFile
+from tests.measure.conftest import ROOT, ConfigFile
 
 BASE = {"hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 1, "num_attention_heads": 4,
         "num_key_value_heads": 2, "vocab_size": 64, "max_position_embeddings": 64,
@@ -132,7 +132,7 @@ def test_llama4_scout_active_parameters_and_forward() -> None:
     # Forward per token at T=256: q,k,v,o 125,829,120 + attention 4*256*5120 5,242,880 + router
     #   163,840 + routed top-1 251,658,240 + shared 251,658,240 = 634,552,320; x 48
     #   = 30,458,511,360; + head 2*5120*202048 2,068,971,520 = 32,527,482,880
-    result = profile(ModelSource(hf_config=HF_CONFIGS / "llama-4-scout-17b-16e.json"), seq_len=256,
+    result = profile(ModelSource(hf_config=ROOT / "examples/hf/llama-4-scout-17b-16e.json"), seq_len=256,
                      backward=False, by_module_depth=0)
     assert result.parameters == 107_769_861_120
     assert result.active_parameters == 17_172_894_720
