@@ -75,9 +75,8 @@ def test_homogeneous_stack_counts_one_layer_and_credits_three(config_file: Confi
     assert sum(group["count"] for group in layers["groups"]) == 4
     assert len(layers["groups"]) == 1
     # the credited layers still appear per module, each with the same forward FLOP as layer 0
-    forward = reused.by_module["forward"] if "forward" in reused.by_module else None
-    if forward is not None:
-        assert forward["model.layers.3"] == forward["model.layers.0"]
+    forward = reused.by_phase["forward"]["by_module"]
+    assert forward["model.layers.3"] == forward["model.layers.0"] == full.by_phase["forward"]["by_module"]["model.layers.0"]
     assert reused.forward_flop == full.forward_flop
 
 
