@@ -192,6 +192,52 @@ def rows() -> list[Row]:
         "no_rope_layers": [1, 1], "attention_chunk_size": 64},
         2 * (decoder_layer(N, 64, 4, 2, 16, 0) + mm(N, 64, 4) + (1 + 1) * 3 * mm(N, 64, 64))
         + mm(N, 64, 96), note="top-1 of 4 + 1 shared"))
+    # Encoder-decoder (fed input_ids and decoder_input_ids, 16 tokens each): d 64, 4 heads of 16,
+    # plain FFN 128 (relu / gelu), 2 + 2 layers, head to 96 tokens; the decoder's cross-attention has
+    # the self-attention's shapes (queries and keys are both 16 long)
+    enc = 4 * mm(N, 64, 64) + attention(B, T, T, 4, 16) + 2 * mm(N, 64, 128)
+    dec = 2 * (4 * mm(N, 64, 64) + attention(B, T, T, 4, 16)) + 2 * mm(N, 64, 128)
+    out.append(Row("T5", {
+        "model_type": "t5", "architectures": ["T5ForConditionalGeneration"], "d_model": 64, "d_kv": 16,
+        "d_ff": 128, "num_layers": 2, "num_decoder_layers": 2, "num_heads": 4, "vocab_size": 96,
+        "feed_forward_proj": "relu"}, 2 * enc + 2 * dec + mm(N, 64, 96), note="decoder 16 tokens"))
+    out.append(Row("BART", {
+        "model_type": "bart", "architectures": ["BartForConditionalGeneration"], "d_model": 64,
+        "encoder_layers": 2, "decoder_layers": 2, "encoder_attention_heads": 4,
+        "decoder_attention_heads": 4, "encoder_ffn_dim": 128, "decoder_ffn_dim": 128, "vocab_size": 96,
+        "max_position_embeddings": 64}, 2 * enc + 2 * dec + mm(N, 64, 96), note="decoder 16 tokens"))
+    # Whisper: 16 mel bins, 24 encoder positions (48 log-mel frames, "30 s" of this tiny model):
+    # conv 16->64 (kernel 3) over 48 frames, conv 64->64 (kernel 3, stride 2) to 24; decoder 16
+    # tokens whose cross-attention reads the 24 encoder positions
+    frames = B * 24
+    whisper_enc = 4 * mm(frames, 64, 64) + attention(B, 24, 24, 4, 16) + 2 * mm(frames, 64, 128)
+    whisper_dec = (4 * mm(N, 64, 64) + attention(B, T, T, 4, 16) + 2 * mm(N, 64, 64)
+                   + 2 * mm(frames, 64, 64) + attention(B, T, 24, 4, 16) + 2 * mm(N, 64, 128))
+    out.append(Row("Whisper", {
+        "model_type": "whisper", "architectures": ["WhisperForConditionalGeneration"], "d_model": 64,
+        "encoder_layers": 2, "decoder_layers": 2, "encoder_attention_heads": 4,
+        "decoder_attention_heads": 4, "encoder_ffn_dim": 128, "decoder_ffn_dim": 128, "vocab_size": 96,
+        "num_mel_bins": 16, "max_source_positions": 24, "max_target_positions": 32, "pad_token_id": 0,
+        "bos_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 1},
+        mm(B * 48, 16 * 3, 64) + mm(frames, 64 * 3, 64) + 2 * whisper_enc + 2 * whisper_dec + mm(N, 64, 96),
+        note="48 log-mel frames; decoder 16"))
+    # ViT: 32x32 images in 8x8 patches (16 patches + class token = 17 positions), d 64, 4 heads,
+    # FFN 128, patch conv as a product [16 patches, 3*8*8] x [192, 64], pooler on the class token
+    vit_layer = 4 * mm(B * 17, 64, 64) + attention(B, 17, 17, 4, 16) + 2 * mm(B * 17, 64, 128)
+    vision = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                  image_size=32, patch_size=8)
+    out.append(Row("ViT", {"model_type": "vit", "architectures": ["ViTModel"], **vision},
+                   mm(B * 16, 3 * 64, 64) + 2 * vit_layer + mm(B, 64, 64), note="image 32x32, patch 8"))
+    # CLIP: the text tower (16 tokens, d 64, plain FFN 128) and the ViT tower above without a pooler
+    # matmul, both projected to 32, then image x text logits
+    text_layer = 4 * mm(N, 64, 64) + attention(B, T, T, 4, 16) + 2 * mm(N, 64, 128)
+    out.append(Row("CLIP", {
+        "model_type": "clip", "architectures": ["CLIPModel"], "projection_dim": 32,
+        "text_config": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+                        "intermediate_size": 128, "vocab_size": 96, "max_position_embeddings": 64},
+        "vision_config": vision},
+        2 * text_layer + mm(B, 64, 32) + mm(B * 16, 3 * 64, 64) + 2 * vit_layer + mm(B, 64, 32)
+        + mm(B, 32, B), note="text 16 tokens + image 32x32"))
     return out
 
 
@@ -221,7 +267,7 @@ def main() -> int:
 
     print(f"torch {torch.__version__}, transformers {transformers.__version__}; forward FLOP on fake "
           "tensors, 2 FLOP per multiply-add, full attention, MoE at top-k routing")
-    header = f"{'architecture':14}{'fed inputs':34}{'forward FLOP':>14}{'hand count':>14}{'ratio':>8}  note"
+    header = f"{'architecture':14}{'fed inputs':52}{'forward FLOP':>14}{'hand count':>14}{'ratio':>8}  note"
     print(header)
     print("-" * len(header))
     bad = []
@@ -234,7 +280,7 @@ def main() -> int:
                 bad.append(row.name)
                 continue
             ratio = flop / row.hand
-            print(f"{row.name:14}{fed:34}{flop:>14,}{row.hand:>14,}{ratio:>8.4f}  {row.note}")
+            print(f"{row.name:14}{fed:52}{flop:>14,}{row.hand:>14,}{ratio:>8.4f}  {row.note}")
             if flop != row.hand:
                 bad.append(row.name)
     print(f"\n{len(rows()) - len(bad)} of {len(rows())} exact" + (f"; not exact: {', '.join(bad)}" if bad else ""))

@@ -195,7 +195,7 @@ def gate_notices(loaded: LoadedConfig, stages: Sequence[StageResult], checks: Se
 
 def measured_counter(loaded: LoadedConfig, *, allow_code: bool = False, code_limits: Limits | None = None,
                      method: str | None = None, allow_outside_paths: bool = False
-                     ) -> Callable[[int], tuple[float, list[str]]] | None:
+                     ) -> Callable[[int, int | None], tuple[float, list[str], list[str]]] | None:
     """seq_len -> (counted train FLOP per token, uncounted ops) of the config's real model; None without one.
 
     A ``model.factory`` is imported only with ``allow_code``, and then counted in a child process
@@ -236,10 +236,10 @@ def measured_counter(loaded: LoadedConfig, *, allow_code: bool = False, code_lim
 
         limits = code_limits or Limits()
 
-    def per_token(seq_len: int) -> tuple[float, list[str], list[str]]:
-        # train_flop_per_token caches its counts per source and sequence length.
+    def per_token(seq_len: int, decoder_len: int | None = None) -> tuple[float, list[str], list[str]]:
+        # train_flop_per_token caches its counts per source and sequence lengths.
         result = train_flop_per_token(source, seq_len=seq_len, attention=loaded.config.counting.attention,
-                                      isolation=limits)
+                                      isolation=limits, decoder_len=decoder_len)
         uncounted = [f"{e['op']} ({e['calls']} calls, {e.get('share_of_calls', 0):.2%} of the op calls)"
                      for e in result.uncounted_ops]
         from flopaudit.measure.moe import assumptions  # MoE pricing, stated with the figure
@@ -268,12 +268,12 @@ def _other_method_hint(loaded: LoadedConfig, how: str) -> str | None:
 
 
 def _not_counted(error: FlopauditError, method: str | None,
-                 reason: str) -> Callable[[int], tuple[float, list[str]]]:
+                 reason: str) -> Callable[[int, int | None], tuple[float, list[str], list[str]]]:
     """Raise ``error`` if the figure may come from ``measured``; else make ``measured`` unavailable."""
     if method in (None, "measured"):
         raise error
 
-    def unavailable(seq_len: int) -> tuple[float, list[str], list[str]]:
+    def unavailable(seq_len: int, decoder_len: int | None = None) -> tuple[float, list[str], list[str]]:
         raise Unavailable(reason)
 
     return unavailable

@@ -64,3 +64,27 @@ as_of: 2026-11-27
     for fmt, needle in (("text", "aten._fft_c2c"), ("markdown", "aten._fft_c2c"), ("github", "aten._fft_c2c"),
                         ("sarif", "aten._fft_c2c"), ("junit", "aten._fft_c2c")):
         assert needle in run_cli("check", str(cfg), "--format", fmt, "--allow-code").stdout, fmt
+
+
+def test_an_encoder_decoder_stage_is_counted_at_its_decoder_length(tmp_path) -> None:
+    # A small T5 (tests/measure/test_inputs.py) pre-trained on 1M tokens of 8-token inputs with
+    # 4-token targets: the measured figure is 1M x the per-token count at those lengths, as
+    # `profile --seq-len 8 --decoder-len 4` gives it, and the assumption names both lengths.
+    from tests.measure.test_inputs import T5
+
+    (tmp_path / "t5.json").write_text(json.dumps(T5))
+    cfg = tmp_path / "t5.yaml"
+    cfg.write_text("""
+model: {name: tiny T5, hf_config: t5.json}
+training:
+  - {name: pretraining, kind: pretraining, tokens: 1M, sequence_length: 8, decoder_length: 4}
+policies: [eu-ai-act-systemic-risk]
+as_of: 2026-11-27
+""")
+    proc = run_cli("check", str(cfg), "--format", "json", "--method", "measured")
+    assert proc.returncode == 0, proc.stderr
+    stage = json.loads(proc.stdout)["stages"][0]
+    profiled = json.loads(run_cli("profile", "--hf-config", str(tmp_path / "t5.json"), "--seq-len", "8",
+                                  "--decoder-len", "4", "--format", "json").stdout)
+    assert stage["flop"]["central"] == pytest.approx(1e6 * profiled["flop_per_token_train"], rel=1e-12)
+    assert any("sequence length 8, decoder length 4" in a for a in stage["assumptions"])

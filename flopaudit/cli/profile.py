@@ -25,11 +25,15 @@ from flopaudit.measure import DEFAULT_SEQ_LEN
 @click.option("--hf-config", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="A local Hugging Face config.json (built with no weights; nothing is downloaded).")
 @click.option("--factory", metavar="MOD:FN",
-              help="'package.module:callable' returning a torch.nn.Module fed token ids [batch, seq_len]. "
+              help="'package.module:callable' returning a torch.nn.Module (fed token ids [batch, seq_len]) "
+                   "or (module, inputs): a tensor, tuple or dict of tensors by argument name. "
                    "Naming it here allows its code to run (importable from the working directory); "
                    "it runs in a child process under --code-timeout and --code-memory.")
 @click.option("--seq-len", type=click.IntRange(min=1), metavar="N",
               help=f"Tokens per sequence (default {DEFAULT_SEQ_LEN}, capped at the config's positions).")
+@click.option("--decoder-len", type=click.IntRange(min=1), metavar="N",
+              help="Encoder-decoder models (T5, BART, Whisper): decoder tokens per sequence "
+                   "(default --seq-len).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Sequences per step.")
 @click.option("--device", type=click.Choice(["meta", "cpu", "cuda"]), default="meta", show_default=True,
               help="meta: no weights in memory (fake tensors); cpu/cuda: real random weights "
@@ -53,7 +57,8 @@ from flopaudit.measure import DEFAULT_SEQ_LEN
               help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Write the output to FILE instead of stdout.")
-def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, batch: int, device: str,
+def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, decoder_len: int | None,
+            batch: int, device: str,
             no_backward: bool, attention: str, by_module: int, no_reuse_layers: bool, backend: str,
             trust_remote_code: bool,
             code_timeout: float, code_memory: float | None, fmt: str, output: Path | None) -> None:
@@ -66,7 +71,7 @@ def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, ba
     # seq_len None: the model's position limit caps the default, read where its code runs.
     result = measure.profile(source, seq_len=seq_len, batch=batch, device=device,
                              backward=not no_backward, attention=attention, by_module_depth=by_module,
-                             backend=backend, reuse_layers=not no_reuse_layers,
+                             backend=backend, reuse_layers=not no_reuse_layers, decoder_len=decoder_len,
                              isolation=code_limits(code_timeout, code_memory) if source.runs_code() else None)
     text = json.dumps(result.to_dict(), indent=2) + "\n" if fmt == "json" else render_text(result)
     if output is None:
@@ -139,6 +144,8 @@ def render_text(result: Any, *, width: int = 110) -> str:
     summary.add_column("what", no_wrap=True)
     summary.add_column("value", justify="right", overflow="fold")
     rows: list[tuple[str, str]] = [
+        ("inputs fed", "\n".join(f"{name} {spec['shape']}" for name, spec in
+                                 result.details.get("inputs", {}).items()) or "-"),
         ("parameters", f"{result.parameters:,}"),
         ("active parameters", f"{result.active_parameters:,}"),
         ("forward FLOP", _flop(result.forward_flop)),

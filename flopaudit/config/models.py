@@ -241,6 +241,9 @@ class Stage(_Strict):
     samples: Samples | None = None
     tokens_per_sample: Annotated[Num, AtMost(1e8, "as sequence_length")] | None = None
     sequence_length: Length | None = None
+    decoder_length: Length | None = Field(
+        default=None, description="encoder-decoder models (T5, BART, Whisper): decoder tokens per sequence "
+                                  "when the real architecture is counted; default sequence_length")
     hardware: Hardware | None = None
     flop: Flop | None = None
     recomputation: bool = False

@@ -45,7 +45,7 @@ class Context:
     #: seq_len -> (counted forward+backward FLOP per token of the real model, ops that ran uncounted);
     #: None without hf_config/factory.
     #: seq_len -> (FLOP per token, uncounted ops, conventions applied, e.g. MoE pricing)
-    measured_per_token: Callable[[int], tuple[float, list[str], list[str]]] | None = None
+    measured_per_token: Callable[[int, int | None], tuple[float, list[str], list[str]]] | None = None
 
     def active_parameters(self) -> tuple[Band, str] | None:
         """Active parameters and where they come from (config, or derived from the architecture)."""
@@ -175,11 +175,12 @@ def measured(stage: Stage, ctx: Context) -> Estimate:
     def training() -> tuple[Band, list[str]]:
         tokens = _training_tokens(stage)
         seq = _seq_len(stage, ctx)
-        per_token, missed, applied = ctx.measured_per_token(seq)  # type: ignore[misc]
+        per_token, missed, applied = ctx.measured_per_token(seq, stage.decoder_length)  # type: ignore[misc]
         uncounted.extend(missed)
+        decoder = f", decoder length {stage.decoder_length}" if stage.decoder_length else ""
         return tokens * per_token, [
-            f"{format_number(per_token)} FLOP per token counted forward+backward at sequence length {seq} "
-            f"({ctx.attention} attention)", *applied, _tokens_note(stage)]
+            f"{format_number(per_token)} FLOP per token counted forward+backward at sequence length {seq}"
+            f"{decoder} ({ctx.attention} attention)", *applied, _tokens_note(stage)]
 
     estimate = _combine("measured", stage, ctx, training)
     return replace(estimate, warnings=tuple(f"op ran with no formula, NOT counted: {op}" for op in uncounted))

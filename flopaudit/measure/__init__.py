@@ -120,7 +120,7 @@ def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
 def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device: str = "meta",
             backward: bool = True, attention: str = "full", by_module_depth: int = 2,
             backend: str = "flopaudit", isolation: Limits | None = None,
-            reuse_layers: bool = True) -> ProfileResult:
+            reuse_layers: bool = True, decoder_len: int | None = None) -> ProfileResult:
     """Count one training step (forward, and backward unless ``backward=False``) of ``source``.
 
     ``seq_len=None`` counts :data:`DEFAULT_SEQ_LEN` tokens, or fewer where the model's position
@@ -135,6 +135,9 @@ def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device:
     (sliding windows: window x sequence); see :mod:`flopaudit.measure.attention`.
     ``by_module_depth`` limits ``by_module`` to modules with at most that many modules on their path (containers that never run, like ``nn.ModuleList``, are not counted:
     depth 2 reaches ``model.layers.0``). ``backend="torch"|"fvcore"`` reports what those peers would have counted.
+    ``decoder_len`` is the decoder's length for encoder-decoder models (default ``seq_len``); what
+    each model is fed is chosen from its class and config (:mod:`flopaudit.measure.inputs`) and
+    listed in ``details["inputs"]``.
     ``reuse_layers`` counts each distinct layer of a repeated stack once and credits its copies
     (:mod:`flopaudit.measure.reuse`, on ``meta`` only; the totals equal a full count's, and
     ``details["layers"]`` says which method was used).
@@ -142,12 +145,13 @@ def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device:
     _check_choice("device", device, DEVICES)
     _check_choice("attention", attention, ATTENTION)
     _check_choice("backend", backend, BACKENDS)
-    if (seq_len is not None and seq_len < 1) or batch < 1 or by_module_depth < 0:
-        raise MeasureError("seq_len and batch must be >= 1 and by_module_depth >= 0")
+    if ((seq_len is not None and seq_len < 1) or (decoder_len is not None and decoder_len < 1)
+            or batch < 1 or by_module_depth < 0):
+        raise MeasureError("seq_len, decoder_len and batch must be >= 1 and by_module_depth >= 0")
     require_extras(source, backend)
     options = {"seq_len": seq_len, "batch": batch, "device": device, "backward": backward,
                "attention": attention, "by_module_depth": by_module_depth, "backend": backend,
-               "reuse_layers": reuse_layers}
+               "reuse_layers": reuse_layers, "decoder_len": decoder_len}
     if isolation is not None:
         if source.kind() == "module":
             raise MeasureError("an nn.Module source lives in this process and cannot be counted in a "
@@ -185,7 +189,7 @@ _CACHE: dict[tuple[Any, ...], ProfileResult] = {}
 
 
 def train_flop_per_token(source: ModelSource, *, seq_len: int, attention: str = "full",
-                         isolation: Limits | None = None) -> ProfileResult:
+                         isolation: Limits | None = None, decoder_len: int | None = None) -> ProfileResult:
     """Count forward + backward of ``source`` at ``seq_len`` (batch 1, no weights in memory).
 
     The returned result's ``flop_per_token_train`` is what the ``measured`` method multiplies by
@@ -201,11 +205,11 @@ def train_flop_per_token(source: ModelSource, *, seq_len: int, attention: str = 
             path = Path(source.hf_config).resolve()
             stamp = (str(path), path.stat().st_mtime_ns if path.exists() else None)
         key = (stamp, source.factory, tuple(source.factory_input or ()), source.trust_remote_code,
-               seq_len, attention)
+               seq_len, attention, decoder_len)
         if key in _CACHE:
             return _CACHE[key]
     result = profile(source, seq_len=seq_len, batch=1, device="meta", backward=True,
-                     attention=attention, by_module_depth=0, isolation=isolation)
+                     attention=attention, by_module_depth=0, isolation=isolation, decoder_len=decoder_len)
     if key is not None:
         _CACHE[key] = result
     return result

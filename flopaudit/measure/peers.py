@@ -67,13 +67,17 @@ def count_torch(built: sources.BuiltModel, *, backward: bool, fake_mode: Any) ->
 
 
 def count_fvcore(source: ModelSource, *, seq_len: int, batch: int, device: str,
-                 backward: bool) -> tuple[sources.BuiltModel, Counts]:
+                 backward: bool, decoder_len: int | None = None) -> tuple[sources.BuiltModel, Counts]:
     """Count the forward with fvcore's ``FlopCountAnalysis`` (MACs doubled to FLOP)."""
     try:
         from fvcore.nn import FlopCountAnalysis
     except ImportError as exc:
         raise MissingDependencyError("fvcore", "measure", "The fvcore backend") from exc
-    built = sources.build(source, seq_len=seq_len, batch=batch, device=device, fake_mode=None)
+    built = sources.build(source, seq_len=seq_len, batch=batch, device=device, fake_mode=None,
+                          decoder_len=decoder_len)
+    if built.kwargs:
+        raise MeasureError(f"fvcore traces positional inputs only; {built.name} needs "
+                           f"{', '.join(built.kwargs)} by keyword", hint="use the flopaudit backend")
     analysis = FlopCountAnalysis(built.module, built.inputs)
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
     fvcore_logger = logging.getLogger("fvcore")

@@ -56,9 +56,10 @@ def _call_model(built: sources.BuiltModel) -> Any:
     except (MeasureError, ModelSourceError):
         raise
     except Exception as exc:
+        fed = ", ".join(f"{name} {spec['shape']}" for name, spec in built.details.get("inputs", {}).items())
         raise MeasureError(f"{built.name} failed in its forward pass: {type(exc).__name__}: {exc}",
-                           hint="the counter feeds token ids of shape [batch, seq_len]; "
-                                "models that need other inputs are not supported yet") from exc
+                           hint=f"it was fed {fed or 'token ids of shape [batch, seq_len]'}; a factory "
+                                "can return (module, inputs) to feed it what it needs") from exc
 
 
 def forward_output(built: sources.BuiltModel, *, grad: bool) -> torch.Tensor | None:
@@ -163,7 +164,7 @@ def count_flopaudit(built: sources.BuiltModel, *, backward: bool, attention: str
 
 def run_profile(source: ModelSource, *, seq_len: int, batch: int, device: str, backward: bool,
                 attention: str, by_module_depth: int, backend: str,
-                reuse_layers: bool = True) -> ProfileResult:
+                reuse_layers: bool = True, decoder_len: int | None = None) -> ProfileResult:
     """See :func:`flopaudit.measure.profile`."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
@@ -172,11 +173,12 @@ def run_profile(source: ModelSource, *, seq_len: int, batch: int, device: str, b
     start = time.perf_counter()
     if backend == "fvcore":
         built, counts = peers.count_fvcore(source, seq_len=seq_len, batch=batch, device=device,
-                                           backward=backward)
+                                           backward=backward, decoder_len=decoder_len)
         fake_mode = None
     else:
         fake_mode = FakeTensorMode() if device == "meta" else None
-        built = sources.build(source, seq_len=seq_len, batch=batch, device=device, fake_mode=fake_mode)
+        built = sources.build(source, seq_len=seq_len, batch=batch, device=device, fake_mode=fake_mode,
+                              decoder_len=decoder_len)
         if backend == "torch":
             counts = peers.count_torch(built, backward=backward, fake_mode=fake_mode)
         else:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
-from flopaudit.measure import moe
+from flopaudit.measure import inputs, moe
 from flopaudit.measure.offline import hub_offline
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from flopaudit.measure import ModelSource
 
 #: config attributes that bound the sequence length of position embeddings
-_MAX_POSITION_NAMES = ("max_position_embeddings", "n_positions", "max_seq_len")
+_MAX_POSITION_NAMES = ("max_position_embeddings", "n_positions", "max_seq_len", "max_target_positions")
 
 
 @dataclass
@@ -52,7 +52,7 @@ class BuiltModel:
 
     module: torch.nn.Module
     forward: Callable[[], Any]
-    inputs: tuple[Any, ...]
+    inputs: tuple[Any, ...]  # positional inputs of ``forward`` (what tracing counters get)
     name: str
     batch: int
     seq_len: int
@@ -60,13 +60,14 @@ class BuiltModel:
     active_parameters: int
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # keyword inputs that cannot go by position
 
 
 # --------------------------------------------------------------------------- entry point
 
 
 def build(source: ModelSource, *, seq_len: int, batch: int, device: str,
-          fake_mode: FakeTensorMode | None) -> BuiltModel:
+          fake_mode: FakeTensorMode | None, decoder_len: int | None = None) -> BuiltModel:
     """Build ``source`` for ``device`` (``fake_mode`` is required for ``meta``)."""
     kind = source.kind()  # raises unless exactly one of hf_config, factory, module is set
     if device == "cuda" and not torch.cuda.is_available():
@@ -74,19 +75,27 @@ def build(source: ModelSource, *, seq_len: int, batch: int, device: str,
                            hint="use --device meta to count without a GPU")
     if kind == "hf_config":
         return _build_hf(Path(source.hf_config), seq_len=seq_len, batch=batch, device=device,
-                         fake_mode=fake_mode, trust_remote_code=source.trust_remote_code)
+                         fake_mode=fake_mode, trust_remote_code=source.trust_remote_code,
+                         decoder_len=decoder_len)
+    given: Any = None
     if kind == "factory":
         factory = load_factory(source.factory)
         with _device_context(device, fake_mode):
-            module = _call_factory(factory, source.factory)
+            module, given = _call_factory(factory, source.factory)
         name = source.factory
     else:
         module = source.module
         if not isinstance(module, torch.nn.Module):
             raise ModelSourceError(f"module must be a torch.nn.Module, not {type(module).__name__}")
         name = type(module).__name__
+    if decoder_len is not None:
+        raise ModelSourceError("decoder_len is for HF encoder-decoder configs; a factory can return its "
+                               "model's inputs with it: (module, inputs)")
+    if given is not None and source.factory_input is not None:
+        raise ModelSourceError(f"factory {source.factory!r} returns its inputs; factory_input would "
+                               "contradict them: leave it out")
     return _build_plain(module, source_name=name, factory_input=source.factory_input,
-                        seq_len=seq_len, batch=batch, device=device, fake_mode=fake_mode)
+                        seq_len=seq_len, batch=batch, device=device, fake_mode=fake_mode, given=given)
 
 
 @hub_offline()
@@ -188,7 +197,10 @@ def _hf_model_class(transformers: Any, config: Any, path: Path) -> Any:
         cls = getattr(transformers, arch, None)
         if isinstance(cls, type):
             return cls
-    for auto in (transformers.AutoModelForCausalLM, transformers.AutoModel):
+    autos = (transformers.AutoModelForCausalLM, transformers.AutoModel)
+    if getattr(config, "is_encoder_decoder", False):  # the whole model, not its decoder alone
+        autos = (transformers.AutoModelForSeq2SeqLM, transformers.AutoModelForSpeechSeq2Seq, *autos)
+    for auto in autos:
         try:
             return auto._model_mapping[type(config)]
         except (KeyError, AttributeError):
@@ -197,8 +209,8 @@ def _hf_model_class(transformers: Any, config: Any, path: Path) -> Any:
 
 
 @hub_offline()
-def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
-              fake_mode: FakeTensorMode | None, trust_remote_code: bool) -> BuiltModel:
+def _build_hf(path: Path, *, seq_len: int, batch: int, device: str, fake_mode: FakeTensorMode | None,
+              trust_remote_code: bool, decoder_len: int | None = None) -> BuiltModel:
     transformers = _import_transformers()
     config = load_hf_config(path, trust_remote_code=trust_remote_code)
     notes: list[str] = []
@@ -242,22 +254,31 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str,
     with _device_context(device, fake_mode):
         module = construct(initialise=fake_mode is None)
     module.eval()
-    vocab = getattr(config, "vocab_size", None)
+    target = _input_device(device, fake_mode)
     with _device_context(device, fake_mode):
-        ids = _token_ids((batch, seq_len), vocab, _input_device(device, fake_mode))
+        feed = inputs.choose(type(module), config, batch=batch, seq_len=seq_len, decoder_len=decoder_len,
+                             ids=lambda shape, vocab: _token_ids(shape, vocab, target),
+                             zeros=lambda shape: torch.zeros(shape, device=target), path=path)
+    notes.extend(feed.notes)
+    notes.append(f"per-token values divide by {batch} x {feed.per_token}")
     name = type(module).__name__
     parameters = _count_parameters(module)
     active, moe_notes, moe_details = moe.describe(module, parameters, moe.config_top_k(config))
     notes.extend(moe_notes)
     details: dict[str, Any] = {"hf_config": str(path),
-                               "attn_implementation": getattr(module.config, "_attn_implementation", attn)}
+                               "attn_implementation": getattr(module.config, "_attn_implementation", attn),
+                               "inputs": feed.described}
     if moe_details is not None:
         details["moe"] = moe_details
     if experts is not None:
         details["experts_implementation"] = getattr(module.config, "_experts_implementation", experts)
-    return BuiltModel(module=module, forward=lambda: module(input_ids=ids), inputs=(ids,), name=name,
-                      batch=batch, seq_len=seq_len, parameters=parameters,
-                      active_parameters=active, notes=notes, details=details)
+    kwargs = feed.kwargs
+    order = list(inputs.forward_parameters(type(module)))[1:len(kwargs) + 1]
+    positional = tuple(kwargs.values()) if order == list(kwargs) else ()  # for tracing counters (fvcore)
+    return BuiltModel(module=module, forward=lambda: module(**kwargs), inputs=positional,
+                      name=name, batch=batch, seq_len=feed.tokens, parameters=parameters,
+                      active_parameters=active, notes=notes, details=details,
+                      kwargs={} if positional else kwargs)
 
 
 def _no_init_weights(transformers: Any) -> Any:
@@ -313,49 +334,93 @@ def load_factory(spec: str) -> Callable[[], Any]:
     return obj
 
 
-def _call_factory(factory: Callable[[], Any], spec: str) -> torch.nn.Module:
+def _call_factory(factory: Callable[[], Any], spec: str) -> tuple[torch.nn.Module, Any]:
+    """The factory's module, and the inputs it returned with it (None when it returned a module)."""
     try:
-        module = factory()
+        made = factory()
     except (ModelSourceError, MeasureError):
         raise
     except Exception as exc:  # the user's code: any exception means the source cannot be built
         raise ModelSourceError(f"factory {spec!r} raised {type(exc).__name__}: {exc}") from exc
+    module, given = (made[0], made[1]) if isinstance(made, tuple) and len(made) == 2 else (made, None)
     if not isinstance(module, torch.nn.Module):
-        raise ModelSourceError(f"factory {spec!r} returned {type(module).__name__}, not a torch.nn.Module")
-    return module
+        raise ModelSourceError(f"factory {spec!r} returned {type(made).__name__}, not a torch.nn.Module "
+                               "or (module, inputs)")
+    if given is not None:
+        _check_given(given, spec)
+    return module, given
+
+
+def _check_given(given: Any, spec: str) -> None:
+    """Inputs a factory returns: a tensor, a tuple/list of them (positional) or a dict (keywords)."""
+    values = given.values() if isinstance(given, dict) else given if isinstance(given, (tuple, list)) else [given]
+    if isinstance(given, dict) and not all(isinstance(k, str) for k in given):
+        raise ModelSourceError(f"factory {spec!r}: the keys of its inputs dict must be argument names")
+    if not values or not all(isinstance(v, torch.Tensor) for v in values):
+        raise ModelSourceError(f"factory {spec!r} must return (module, inputs) with inputs a tensor, a tuple "
+                               "of tensors or a dict of tensors by argument name")
 
 
 def _build_plain(module: torch.nn.Module, *, source_name: str, factory_input: list[int] | None,
                  seq_len: int, batch: int, device: str,
-                 fake_mode: FakeTensorMode | None) -> BuiltModel:
+                 fake_mode: FakeTensorMode | None, given: Any = None) -> BuiltModel:
     notes: list[str] = []
-    if factory_input is not None:
-        shape = tuple(int(n) for n in factory_input)
-        if not shape or any(n <= 0 for n in shape):
-            raise ModelSourceError(f"factory_input must be a list of positive sizes, got {factory_input}")
-        batch, seq_len = shape[0], math.prod(shape[1:]) if len(shape) > 1 else 1
-        notes.append(f"input: token ids of shape {list(shape)} (factory_input); per-token values "
-                     f"divide by {batch * seq_len} tokens")
-    else:
-        shape = (batch, seq_len)
     module = _place(module, device, fake_mode, notes)
     module.eval()
-    with _device_context(device, fake_mode):
-        target = _input_device(device, fake_mode)
-        if target == "meta" and not any(t.device.type == "meta" for t in module.parameters()):
-            # fvcore's plain-meta run of a user's real module: feed it on the module's own device
-            target = next((str(t.device) for t in module.parameters()), "cpu")
-        ids = torch.zeros(shape, dtype=torch.long, device=target)
-    forward = _bind_forward(module, ids, device, fake_mode)
+    if given is not None:
+        args, kwargs = ((), dict(given)) if isinstance(given, dict) else (
+            (tuple(given), {}) if isinstance(given, (tuple, list)) else ((given,), {}))
+        batch, seq_len, per = _given_tokens([*args, *kwargs.values()])
+        notes.append(f"input: what the factory returned ({_describe_given(args, kwargs)}); per-token "
+                     f"values divide by {batch} x {per}")
+    else:
+        if factory_input is not None:
+            shape = tuple(int(n) for n in factory_input)
+            if not shape or any(n <= 0 for n in shape):
+                raise ModelSourceError(f"factory_input must be a list of positive sizes, got {factory_input}")
+            batch, seq_len = shape[0], math.prod(shape[1:]) if len(shape) > 1 else 1
+            notes.append(f"input: token ids of shape {list(shape)} (factory_input); per-token values "
+                         f"divide by {batch * seq_len} tokens")
+        else:
+            shape = (batch, seq_len)
+        with _device_context(device, fake_mode):
+            target = _input_device(device, fake_mode)
+            if target == "meta" and not any(t.device.type == "meta" for t in module.parameters()):
+                # fvcore's plain-meta run of a user's real module: feed it on the module's own device
+                target = next((str(t.device) for t in module.parameters()), "cpu")
+            args, kwargs = (torch.zeros(shape, dtype=torch.long, device=target),), {}
+    forward = _bind_forward(module, args, kwargs, device, fake_mode)
     parameters = _count_parameters(module)
     active, moe_notes, moe_details = moe.describe(module, parameters, None)
     notes.extend(moe_notes)
-    details: dict[str, Any] = {"source": source_name}
+    details: dict[str, Any] = {"source": source_name, "inputs": _described(args, kwargs)}
     if moe_details is not None:
         details["moe"] = moe_details
-    return BuiltModel(module=module, forward=forward, inputs=(ids,), name=type(module).__name__,
-                      batch=batch, seq_len=seq_len, parameters=parameters, active_parameters=active,
-                      notes=notes, details=details)
+    return BuiltModel(module=module, forward=forward, inputs=args if not kwargs else (),
+                      name=type(module).__name__, batch=batch, seq_len=seq_len, parameters=parameters,
+                      active_parameters=active, notes=notes, details=details, kwargs=kwargs)
+
+
+def _described(args: tuple[torch.Tensor, ...], kwargs: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """``details["inputs"]``: each input's shape and dtype, positional ones by position."""
+    named = {**{f"arg{i}": t for i, t in enumerate(args)}, **kwargs}
+    return {name: {"shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch.")}
+            for name, t in named.items()}
+
+
+def _describe_given(args: tuple[torch.Tensor, ...], kwargs: dict[str, torch.Tensor]) -> str:
+    return ", ".join(f"{name} {spec['shape']}" for name, spec in _described(args, kwargs).items())
+
+
+def _given_tokens(tensors: list[torch.Tensor]) -> tuple[int, int, str]:
+    """Batch and tokens per sample of a factory's inputs: its first integer tensor's [batch, tokens]."""
+    ids = next((t for t in tensors if not t.is_floating_point() and t.dim() >= 2), None)
+    if ids is not None:
+        return int(ids.shape[0]), math.prod(int(n) for n in ids.shape[1:]), \
+            f"{math.prod(int(n) for n in ids.shape[1:])} tokens (its first integer input)"
+    first = tensors[0]
+    batch = int(first.shape[0]) if first.dim() else 1
+    return batch, 1, "1 (no token ids among the inputs: per-token values are per sample)"
 
 
 def _is_fake(tensor: torch.Tensor) -> bool:
@@ -385,14 +450,14 @@ def _place(module: torch.nn.Module, device: str, fake_mode: FakeTensorMode | Non
     return module
 
 
-def _bind_forward(module: torch.nn.Module, ids: torch.Tensor, device: str,
+def _bind_forward(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], device: str,
                   fake_mode: FakeTensorMode | None) -> Callable[[], Any]:
     if device != "meta" or fake_mode is None:
-        return lambda: module(ids)
+        return lambda: module(*args, **kwargs)
     tensors = dict(module.named_parameters(remove_duplicate=False))
     tensors.update(module.named_buffers(remove_duplicate=False))
     if all(_is_fake(t) for t in tensors.values()):
-        return lambda: module(ids)
+        return lambda: module(*args, **kwargs)
     # Run the module with fake stand-ins for its weights (torch.func.functional_call), so a
     # real module costs no copy and a meta-device module runs the CPU kernels.
     swapped: dict[int, torch.Tensor] = {}
@@ -407,7 +472,7 @@ def _bind_forward(module: torch.nn.Module, ids: torch.Tensor, device: str,
                     fake.requires_grad_(tensor.requires_grad)
                 swapped[id(tensor)] = fake
     replacement = {name: swapped[id(tensor)] for name, tensor in tensors.items()}
-    return lambda: torch.func.functional_call(module, replacement, (ids,))
+    return lambda: torch.func.functional_call(module, replacement, args, kwargs)
 
 
 # --------------------------------------------------------------------------- shared helpers

@@ -21,7 +21,7 @@ CATEGORIES: dict[str, str] = {
     "indexing": "gather/scatter/index/select and the embedding lookup: no arithmetic (0 by convention)",
     "elementwise": "pointwise maths and activations, forward and backward: excluded by convention",
     "reduction": "sums, means, max/min, cumulative sums, softmax: excluded by convention",
-    "normalization": "layer/RMS/batch/group norm, forward and backward: excluded by convention",
+    "normalization": "layer/RMS/batch/group/weight norm, forward and backward: excluded by convention",
     "comparison": "comparisons, logical ops, masking and selection by condition: no multiply-add",
     "sorting": "sort, top-k, argmax: comparisons, no multiply-add",
     "random": "random number generation and dropout: no multiply-add",
@@ -93,6 +93,7 @@ _NORMALIZATION = """
     cudnn_batch_norm_backward miopen_batch_norm native_group_norm native_group_norm_backward
     _fused_rms_norm _fused_rms_norm_backward rms_norm group_norm instance_norm
     _batch_norm_with_update _batch_norm_with_update_functional _batch_norm_no_update
+    _weight_norm_interface _weight_norm_interface_backward _weight_norm
 """
 _COMPARISON = """
     eq eq_ ge gt isfinite isinf isnan isneginf isposinf le logical_and logical_not logical_or

@@ -133,3 +133,35 @@ def chatty() -> torch.nn.Module:
     os.write(2, b"raw bytes on fd 2\n")
     warnings.warn("a factory warning", UserWarning, stacklevel=1)
     return tiny_decoder()
+
+
+class _TwoInputs(torch.nn.Module):
+    """Token ids and a dense feature vector per sample: (ids [B, S], features [B, F])."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(50, 16)
+        self.features = torch.nn.Linear(8, 16)
+
+    def forward(self, ids: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        return self.embed(ids) + self.features(features)[:, None, :]
+
+
+def with_positional_inputs() -> tuple[torch.nn.Module, tuple[torch.Tensor, torch.Tensor]]:
+    """A factory returning its model with example inputs: ids [2, 6] and features [2, 8]."""
+    return _TwoInputs(), (torch.zeros(2, 6, dtype=torch.long), torch.zeros(2, 8))
+
+
+def with_keyword_inputs() -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
+    """The same model, inputs by argument name."""
+    return _TwoInputs(), {"features": torch.zeros(3, 8), "ids": torch.zeros(3, 4, dtype=torch.long)}
+
+
+def with_image_input() -> tuple[torch.nn.Module, torch.Tensor]:
+    """A convolution fed one 3x8x8 image per sample (no token ids)."""
+    return torch.nn.Conv2d(3, 4, kernel_size=3), torch.zeros(2, 3, 8, 8)
+
+
+def with_bad_inputs() -> tuple[torch.nn.Module, list[str]]:
+    """A factory whose inputs are not tensors."""
+    return torch.nn.Linear(2, 2), ["not", "tensors"]

@@ -98,13 +98,14 @@ def test_user_mistakes_exit_2_without_traceback(args: list[str], message: str) -
 
 
 def test_a_model_that_needs_other_inputs_is_an_input_error(tmp_path: Path) -> None:
-    # An encoder-decoder (T5) needs decoder inputs as well: exit 2 with the reason, no "internal error".
+    # A time-series transformer takes past_values, which flopaudit does not make: exit 2 naming the
+    # input and the way out (a factory returning its inputs), no "internal error".
     cfg = tmp_path / "config.json"
-    cfg.write_text('{"model_type": "t5", "d_model": 64, "d_ff": 128, "num_layers": 2, "num_heads": 4, '
-                   '"d_kv": 16, "vocab_size": 100}')
+    cfg.write_text('{"model_type": "time_series_transformer", "prediction_length": 4, "d_model": 16}')
     proc = run_cli("profile", "--hf-config", str(cfg), "--seq-len", "16")
-    assert proc.returncode == 2
-    assert "failed in its forward pass" in proc.stderr and "internal error" not in proc.stderr
+    assert proc.returncode == 2, proc.stdout
+    assert "takes 'past_values', an input flopaudit cannot make yet" in proc.stderr
+    assert "(module, inputs)" in proc.stderr and "internal error" not in proc.stderr
 
 
 def test_default_seq_len_is_capped_by_the_config_class_defaults(tmp_path: Path) -> None:

@@ -55,13 +55,16 @@ def test_item10_in_process_counting_writes_nothing_to_stderr(capfd: pytest.Captu
 
 
 def test_item10_hf_forward_failure_in_process_prints_one_line(tmp_path: Path) -> None:
-    # An encoder-decoder (T5) needs decoder inputs: built and run in flopaudit's own process.
+    # Reformer's forward asserts on its own reversible-layer state: built and run in flopaudit's own
+    # process, the failure is one line.
     cfg = tmp_path / "config.json"
-    cfg.write_text('{"model_type": "t5", "d_model": 64, "d_ff": 128, "num_layers": 2, "num_heads": 4, '
-                   '"d_kv": 16, "vocab_size": 100}')
-    done = run_cli("profile", "--hf-config", str(cfg), "--seq-len", "16")
+    cfg.write_text('{"model_type": "reformer", "hidden_size": 32, "num_attention_heads": 2, '
+                   '"attention_head_size": 16, "axial_pos_embds": false, "vocab_size": 100, '
+                   '"attn_layers": ["local", "lsh"], "local_attn_chunk_length": 8, "lsh_attn_chunk_length": 8, '
+                   '"is_decoder": true}')
+    done = run_cli("profile", "--hf-config", str(cfg), "--seq-len", "12")
     assert done.returncode == 2
-    assert done.stderr.startswith("flopaudit: error: T5") and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("flopaudit: error: Reformer") and done.stderr.count("\n") == 1
 
 
 def test_item10_silenced_restores_logging_and_warnings() -> None:
