@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flopaudit import __version__, notices
-from flopaudit.config.loader import LoadedConfig, load_config
+from flopaudit.config.loader import LoadedConfig
 from flopaudit.config.paths import config_file
 from flopaudit.errors import (CodeNotAllowedError, ConfigError, FlopauditError, MeasureError,
                               MissingDependencyError, ModelSourceError, PolicyError)
@@ -93,7 +93,7 @@ class AuditResult:
             "convention": {"flop_per_multiply_add": 2, "attention": self.attention, "text": CONVENTION},
             "model": {"name": self.config.model.name, "parameters": total, "active_parameters": active,
                       "modality": list(self.config.model.modality)},
-            "stages": [_stage_dict(r) for r in self.stages],
+            "stages": [_stage_dict(r, self.loaded) for r in self.stages],
             "total_flop": self.total_flop.as_dict(),
             "checks": [_check_dict(c) for c in self.checks],
             "notices": [n.as_dict() for n in self.notices],
@@ -101,14 +101,23 @@ class AuditResult:
         }
 
 
-def _stage_dict(r: StageResult) -> dict[str, Any]:
+def _stage_dict(r: StageResult, loaded: LoadedConfig) -> dict[str, Any]:
+    run = loaded.runs.get(r.stage.name)
+    extra: dict[str, Any] = {}
+    if run is not None:
+        from flopaudit.config.training_config import derived
+
+        ref = r.stage.training_config
+        extra["training_config"] = {"path": ref.path if ref else str(run.path), "format": run.format,
+                                    "tokens": run.tokens, "derived": derived(run), "notes": list(run.notes)}
     return {
         "name": r.stage.name, "kind": r.stage.kind, "method": r.method, "flop": r.flop.as_dict(),
+        "tokens": r.stage.processed_tokens.central if r.stage.processed_tokens else None, **extra,
         "parts": {k: v.as_dict() for k, v in r.chosen.parts.items()},
         "recomputation_flop": r.recomputation_flop.as_dict() if r.recomputation_flop else None,
         "assumptions": list(r.chosen.assumptions),
-        "estimates": [{"method": e.method, "flop": e.flop.as_dict(), "assumptions": list(e.assumptions)}
-                      for e in r.cross_checks],
+        "estimates": [{"method": e.method, **({"label": e.label} if e.label else {}), "flop": e.flop.as_dict(),
+                       "assumptions": list(e.assumptions)} for e in r.cross_checks],
         "unavailable": dict(r.unavailable),
         "warnings": list(r.warnings),
     }
@@ -297,6 +306,10 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     may not set itself. ``allow_outside_paths`` lets the config name files outside its repository root.
     """
     enforce_locks(loaded, locked, settings_file)
+    from flopaudit.config.training_config import resolve  # framework readers only when a stage names a file
+
+    if any(stage.training_config is not None for stage in loaded.config.training):
+        loaded = resolve(loaded, allow_outside_paths=allow_outside_paths)
     if method is not None and method not in METHOD_ORDER:
         raise ConfigError(f"unknown method '{method}'{did_you_mean(method, METHOD_ORDER)}; "
                           f"known: {', '.join(METHOD_ORDER)}")
@@ -307,7 +320,7 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     selected = select_policies(loaded, policies)
     ctx = Context(config.model, config.counting.attention,
                   measured_counter(loaded, allow_code=allow_code, code_limits=code_limits, method=method,
-                                   allow_outside_paths=allow_outside_paths))
+                                   allow_outside_paths=allow_outside_paths), runs=dict(loaded.runs))
     stages = []
     source_key = "hf_config" if config.model.hf_config is not None else "factory"
     for i, stage in enumerate(config.training):
@@ -334,9 +347,16 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     return AuditResult(loaded, stages, checks, date, fail_on, method, found)
 
 
-def audit_file(path: str | Path, **kwargs: Any) -> AuditResult:
-    """Load and audit one config file."""
-    return audit(load_config(path), **kwargs)
+def audit_file(path: str | Path, *, devices: int | None = None, vocab: int | None = None,
+               training_format: str | None = None, **kwargs: Any) -> AuditResult:
+    """Load and audit one config file, or a training framework's file as one pretraining stage.
+
+    ``devices``, ``vocab`` and ``training_format`` are for a framework's file given directly
+    (:mod:`flopaudit.config.direct`); a flopaudit config gives them under ``training_config``.
+    """
+    from flopaudit.config.direct import load_any
+
+    return audit(load_any(path, devices=devices, vocab=vocab, format=training_format), **kwargs)
 
 
 __all__ = ["CONVENTION", "FAIL_ON", "AuditResult", "audit", "audit_file", "enforce_locks", "gate_notices",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -13,6 +13,9 @@ from flopaudit.config.yaml_source import YamlDocument, load_yaml, parse_yaml
 from flopaudit.errors import ConfigError, InputError
 from flopaudit.suggest import did_you_mean
 
+if TYPE_CHECKING:
+    from flopaudit.config.frameworks.base import TrainingRun
+
 
 @dataclass
 class LoadedConfig:
@@ -20,6 +23,9 @@ class LoadedConfig:
 
     config: Config
     document: YamlDocument
+    #: Framework config files read for ``training_config:`` stages, by stage name
+    #: (:func:`flopaudit.config.training_config.resolve` fills them in).
+    runs: dict[str, TrainingRun] = field(default_factory=dict)
 
     @property
     def file(self) -> str:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from flopaudit.config.kinds import GENERATION_KINDS, MODALITIES, STAGE_KINDS
+from flopaudit.config.kinds import GENERATION_KINDS, MODALITIES, STAGE_KINDS, TRAINING_KINDS
 from flopaudit.config.quantity import Quantity
 from flopaudit.config.types import AtMost, bound_text, Count, Fraction, Money, Num, NumOrUnknown, PosCount
 from flopaudit.estimate import accelerators
@@ -231,6 +231,16 @@ class Hardware(_Strict):
         return "as given"
 
 
+class TrainingConfigRef(_Strict):
+    """A stage's training run as its framework's own config file describes it (read, never run)."""
+
+    path: str = Field(min_length=1, description="the framework's file, relative to this config")
+    format: str | None = Field(default=None, description="force a format instead of detecting it")
+    devices: Annotated[PosCount, AtMost(1e8, "100x the largest planned clusters")] | None = Field(
+        default=None, description="world size (accelerators), when the file leaves it to the launcher")
+    vocab: Vocab | None = Field(default=None, description="vocabulary size, when the tokenizer decides it")
+
+
 class Stage(_Strict):
     """One stage of compute that went into the model."""
 
@@ -241,6 +251,7 @@ class Stage(_Strict):
     samples: Samples | None = None
     tokens_per_sample: Annotated[Num, AtMost(1e8, "as sequence_length")] | None = None
     sequence_length: Length | None = None
+    training_config: TrainingConfigRef | None = None
     decoder_length: Length | None = Field(
         default=None, description="encoder-decoder models (T5, BART, Whisper): decoder tokens per sequence "
                                   "when the real architecture is counted; default sequence_length")
@@ -278,6 +289,9 @@ class Stage(_Strict):
                 raise located(f"{key} is for kinds {', '.join(sorted(GENERATION_KINDS))}", key)
         if self.public and self.kind != "synthetic-data":
             raise located("public is for kind synthetic-data", "public")
+        if self.training_config is not None and self.kind not in TRAINING_KINDS:
+            raise located(f"training_config is for the training kinds ({', '.join(sorted(TRAINING_KINDS))})",
+                          "training_config")
         if (self.sources or self.source_flop is not None) and self.kind != "merge":
             raise located("sources and source_flop are for kind merge",
                           "source_flop" if self.source_flop is not None else "sources")

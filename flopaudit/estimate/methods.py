@@ -7,7 +7,8 @@ Every method counts a multiply-add as 2 FLOP and all operations equally whatever
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from flopaudit.config.kinds import GENERATION_KINDS
 from flopaudit.config.models import Architecture, ModelInfo, Stage
@@ -16,7 +17,7 @@ from flopaudit.estimate import formulas as f
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.registry import Registry
 
-METHOD_ORDER = ("measured", "transformer", "6nd", "hardware", "declared")
+METHOD_ORDER = ("measured", "transformer", "6nd", "hardware", "declared", "framework")
 DEFAULT_UTILIZATION = Quantity(0.3, 0.5)
 
 
@@ -30,6 +31,8 @@ class Estimate:
     assumptions: tuple[str, ...]
     #: What the figure may miss (e.g. ops the real-model counter could not price); shown in every output.
     warnings: tuple[str, ...] = ()
+    #: Who computed it, where the method name does not say (``framework``: "Megatron-LM").
+    label: str = ""
 
 
 class Unavailable(Exception):
@@ -46,6 +49,8 @@ class Context:
     #: None without hf_config/factory.
     #: seq_len -> (FLOP per token, uncounted ops, conventions applied, e.g. MoE pricing)
     measured_per_token: Callable[[int, int | None], tuple[float, list[str], list[str]]] | None = None
+    #: Framework config files read for ``training_config:`` stages, by stage name (TrainingRun).
+    runs: dict[str, Any] = field(default_factory=dict)
 
     def active_parameters(self) -> tuple[Band, str] | None:
         """Active parameters and where they come from (config, or derived from the architecture)."""
@@ -281,3 +286,26 @@ def declared(stage: Stage, ctx: Context) -> Estimate:
     flop = Band.of(stage.flop)
     part = "generation" if stage.kind == "synthetic-data" else "merged" if stage.kind == "merge" else "training"
     return Estimate("declared", flop, {part: flop}, ("declared by the developer (flop)",))
+
+
+@METHODS.register("framework")
+def framework(stage: Stage, ctx: Context) -> Estimate:
+    """The training framework's own figure for the run its config describes (its published formula, or the FLOP the run recorded)."""
+    run = ctx.runs.get(stage.name)
+    if run is None:
+        raise Unavailable("needs training_config")
+    own = run.framework_flop
+    if own is not None:
+        flop = Band.exact(own.flop)
+        return Estimate("framework", flop, {"training": flop},
+                        (f"{own.framework}'s own formula ({own.formula}; {own.source}) for the run in "
+                         f"{run.path.name}", f"its convention differs from flopaudit's: {own.convention}"),
+                        label=own.framework)
+    if run.declared_flop is not None:
+        recorded = run.declared_flop
+        flop = Band.exact(float(recorded.value))
+        place = f"{run.path.name}:{recorded.line}" if recorded.line else run.path.name
+        return Estimate("framework", flop, {"training": flop},
+                        (f"recorded by the run itself ({recorded.origin}, {place})", *run.notes),
+                        label=recorded.origin)
+    raise Unavailable(f"the {run.format} format gives no framework figure")

@@ -1,0 +1,84 @@
+"""A training framework's file given where a flopaudit config is expected (``check train.sh``).
+
+The file is audited as one pretraining stage whose ``training_config`` is that file: the
+equivalent flopaudit config is written as text (what ``flopaudit import`` prints) and loaded as if
+it stood next to the file, so paths, the repository root and every location stay the file's own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+from flopaudit.config.frameworks import read_training_config
+from flopaudit.config.frameworks.base import ReadOptions, TrainingRun
+from flopaudit.config.loader import LoadedConfig, load_config, load_config_text
+from flopaudit.config.yaml_source import read_text
+from flopaudit.errors import ConfigError
+
+#: Suffixes that are never a flopaudit config.
+_FRAMEWORK_SUFFIXES = {".sh", ".bash", ".toml", ".json"}
+
+
+def is_flopaudit_config(path: Path) -> bool:
+    """A YAML file with a top-level ``training`` key (flopaudit's own shape); anything else is a framework's."""
+    if path.suffix.lower() in _FRAMEWORK_SUFFIXES:
+        return False
+    if path.suffix.lower() not in {".yaml", ".yml"}:
+        return True  # let the config loader explain what it expected
+    text = read_text(path, ConfigError)
+    return re.search(r"^training\s*:", text, re.MULTILINE) is not None or not text.strip()
+
+
+def load_any(path: str | Path, *, devices: int | None = None, vocab: int | None = None,
+             format: str | None = None) -> LoadedConfig:
+    """A flopaudit config, or a framework file audited as one pretraining stage."""
+    path = Path(path)
+    if is_flopaudit_config(path):
+        if devices is not None or vocab is not None or format is not None:
+            flag = "--devices" if devices is not None else "--vocab" if vocab is not None else "--training-format"
+            raise ConfigError(f"{flag} is for a training framework's file given directly; in a flopaudit "
+                              "config give it under the stage's training_config", file=path)
+        return load_config(path)
+    run = read_training_config(path, format=format, options=ReadOptions(devices=devices, vocab=vocab))
+    text = config_text(run, reference=path.name, devices=devices, vocab=vocab, format=format)
+    loaded = load_config_text(text, str(path))
+    loaded.document.positions.clear()  # its lines are the framework file's, not this text's
+    return loaded
+
+
+def config_text(run: TrainingRun, *, reference: str, devices: int | None, vocab: int | None,
+                format: str | None, header: bool = False) -> str:
+    """The flopaudit config equivalent to ``run``, pointing at it by ``reference`` (a relative path)."""
+    ref: dict[str, object] = {"path": reference}
+    if format is not None or header:
+        ref["format"] = run.format
+    if devices is not None:
+        ref["devices"] = devices
+    if vocab is not None:
+        ref["vocab"] = vocab
+    name = run.model_name or Path(reference).stem
+    data = {"model": {"name": name},
+            "training": [{"name": "pretraining", "kind": "pretraining", "training_config": ref}]}
+    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    if not header:
+        return body
+    lines = [f"# Written by `flopaudit import` from {reference} ({run.format}). The numbers below come from",
+             "# that file at each check; they are listed here for the reader, not read back:"]
+    for key, value in sorted(run.values.items()):
+        place = f"line {value.line}" if value.line else "not from the file"
+        lines.append(f"#   {key}: {value.value!r} ({value.origin}, {place})")
+    lines.append(f"#   tokens: {run.tokens:,} = {run.steps:,} steps x {run.global_batch:,} sequences x "
+                 f"{run.sequence_length:,} tokens")
+    if run.parameters is not None:
+        lines.append(f"#   parameters: {run.parameters:,}" + (
+            f" ({run.active_parameters:,} active)" if run.active_parameters not in (None, run.parameters) else ""))
+    return "\n".join(lines) + "\n" + body
+
+
+def relative_reference(target: Path, config_dir: Path) -> str:
+    """``target`` as a path relative to the folder the config will be written in."""
+    return Path(os.path.relpath(target.resolve(), config_dir.resolve())).as_posix()
