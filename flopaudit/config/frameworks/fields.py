@@ -180,3 +180,9 @@ def _json_lines(text: str, data: Any) -> dict[Key, int]:
     if data is not None:
         walk(skip_ws(pos), ())
     return lines
+
+
+def absent(what: str, path: Path, key: str, *, line: int | None = None) -> ConfigError:
+    """The error for a number only the file itself can give (a dimension, a training length): it names the key."""
+    return ConfigError(f"{path.name} does not set {key} ({what})", file=path, line=line,
+                       hint=f"add {key}: to the file")
