@@ -51,7 +51,7 @@ class HFTrainerStateReader:
         config_path = _config_json(path)
         config = Fields.from_json(config_path, read_text(config_path, ConfigError))
         arch, extra, model_name = _architecture(config, values)
-        total, active = counts(arch, extra)
+        total, active = counts(arch, extra, config_path)
         non_embedding = total - arch["vocab"] * arch["d_model"]  # nn.Embedding only; an untied lm_head stays in
         flos = state.number(("total_flos",), origin="total_flos") if state.raw(("total_flos",)) else None
         tokens = _tokens(state, flos, non_embedding, values, notes)

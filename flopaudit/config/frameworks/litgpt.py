@@ -94,14 +94,20 @@ class _Reader:
                 raise ConfigError(f"model_config.{key} is not read yet: flopaudit would miscount this model",
                                   file=self.path, line=cfg[key].line)
 
-        def need(key: str) -> Any:
+        def need(key: str, name: str | None = None) -> Any:
+            """A positive whole Config field, recorded under ``name``; absent or null names the key."""
             if key not in cfg or cfg[key].value is None:
                 raise absent(f"the model's {key}", self.path, f"model_config.{key}")
             value = cfg[key].value
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{key} must be a positive whole number, got {value!r}", file=self.path,
                                   line=cfg[key].line)
+            if name:
+                self.values[name] = cfg[key]
             return value
+
+        def given(key: str) -> bool:
+            return key in cfg and cfg[key].value is not None
 
         def flag(key: str) -> Any:
             if key in cfg and cfg[key].value is not None:
@@ -110,22 +116,22 @@ class _Reader:
                 self.notes.append(f"{key} = {_FLAG_DEFAULTS[key]!r} (LitGPT Config default)")
             return _FLAG_DEFAULTS[key]
 
-        layers, d = self.record("layers", cfg_value(cfg, "n_layer", need)), self.record("d_model", cfg_value(cfg, "n_embd", need))
-        heads = self.record("heads", cfg_value(cfg, "n_head", need))
-        kv = self.record("kv_heads", cfg["n_query_groups"]) if cfg.get("n_query_groups") and cfg["n_query_groups"].value else heads
-        head_size = cfg["head_size"].value if cfg.get("head_size") and cfg["head_size"].value else None
-        if head_size is None:
-            if d % heads:
-                raise ConfigError(f"n_embd {d} is not a multiple of n_head {heads}; give head_size",
-                                  file=self.path, line=self.values["heads"].line)
+        layers, d, heads = need("n_layer", "layers"), need("n_embd", "d_model"), need("n_head", "heads")
+        kv = need("n_query_groups", "kv_heads") if given("n_query_groups") else heads  # LitGPT: n_head when unset
+        if given("head_size"):
+            head_size = need("head_size", "head_dim")
+        elif d % heads:
+            raise ConfigError(f"n_embd {d} is not a multiple of n_head {heads}; give head_size",
+                              file=self.path, line=self.values["heads"].line)
+        else:
             head_size = d // heads
-        self.values["head_dim"] = cfg.get("head_size") or Value(head_size, None, "n_embd // n_head (LitGPT)")
+            self.values["head_dim"] = Value(head_size, None, "n_embd // n_head (LitGPT)")
         mlp = flag("mlp_class_name")
         if mlp not in _GATED:
             raise ConfigError(f"mlp_class_name {mlp!r} is not read yet", file=self.path,
                               line=cfg["mlp_class_name"].line, hint=f"read: {', '.join(_GATED)}")
-        if "intermediate_size" in cfg and cfg["intermediate_size"].value is not None:
-            d_ff = self.record("d_ff", cfg_value(cfg, "intermediate_size", need))
+        if given("intermediate_size"):
+            d_ff = need("intermediate_size", "d_ff")
         elif mlp == "GptNeoxMLP":
             d_ff = 4 * d  # litgpt/config.py: intermediate_size = 4 * n_embd when not set (not allowed for LLaMAMLP)
             self.values["d_ff"] = Value(d_ff, None, "4 x n_embd (LitGPT Config, intermediate_size not set)")
@@ -141,8 +147,8 @@ class _Reader:
         arch: dict[str, Any] = dict(layers=layers, d_model=d, heads=heads, kv_heads=kv, head_dim=head_size,
                                     d_ff=d_ff, ffn=_GATED[mlp], vocab=vocab, tied_embeddings=tied)
         if mlp == "LLaMAMoE":
-            arch["experts"] = self.record("experts", cfg_value(cfg, "n_expert", need))
-            arch["experts_per_token"] = self.record("experts_per_token", cfg_value(cfg, "n_expert_per_token", need))
+            arch["experts"] = need("n_expert", "experts")
+            arch["experts_per_token"] = need("n_expert_per_token", "experts_per_token")
             if bias:
                 raise ConfigError("a LitGPT mixture of experts with bias: true is not counted yet", file=self.path,
                                   line=cfg["bias"].line if "bias" in cfg else None)
@@ -204,7 +210,7 @@ class _Reader:
             self.flooring_note(max_tokens.value, seq)
         else:
             raise absent("the training length", self.path, "train.max_tokens")
-        total, active = counts(arch, extra)
+        total, active = counts(arch, extra, self.path)
         sequences = steps * global_batch
         per_sequence = formula.estimate_flops(seq, arch["layers"], arch["d_model"], total)
         flop = FrameworkFlop(
@@ -232,12 +238,6 @@ class _Reader:
         if processed != steps_tokens:
             self.notes.append(f"LitGPT itself runs {iters:,} micro-batches per device on {world} devices, "
                               f"{processed:,} tokens; counted here: whole optimizer steps, {steps_tokens:,} tokens")
-
-
-def cfg_value(cfg: dict[str, Value], key: str, need: Any) -> Value:
-    """The located value of a required Config field (``need`` validates it and raises when absent)."""
-    need(key)
-    return cfg[key]
 
 
 READERS.register(LitGPTReader())

@@ -130,9 +130,10 @@ class _Resolver:
         global_batch = int(batch)
         self.values["global_batch"] = Value(global_batch, None, "per_device_batch_size x devices x "
                                                                  "gradient_accumulation_steps")
-        total, active = counts(arch, norm_vectors(arch["layers"], arch["d_model"]))
+        total, active = counts(arch, norm_vectors(arch["layers"], arch["d_model"]), self.path)
         flop = self.framework_flop(arch, per_device, seq, accumulation, devices, steps)
-        used = sorted(f"{name} = {v.value}" for name, v in self.values.items() if v.origin.startswith("MaxText base.yml"))
+        used = sorted(f"{name} = {v.value}" for name, v in self.values.items()
+                      if v.origin.startswith("MaxText base.yml"))
         if used:
             self.notes.append(f"MaxText's base.yml defaults ({self.base_yml}): {', '.join(used)}")
         return TrainingRun(format="maxtext", path=self.path, architecture=arch, sequence_length=seq,

@@ -92,7 +92,7 @@ class NanotronReader:
         if tp is not None and pp is not None:
             values["devices"] = Value(dp * tp.value * pp.value, f.line(("parallelism",)),
                                       "parallelism.dp x tp x pp")
-        total, active = counts(arch, norm_vectors(layers, d))
+        total, active = counts(arch, norm_vectors(layers, d), path)
         per_step = formula.get_flops(num_layers=layers, hidden_size=d, num_heads=heads,
                                      num_key_value_heads=arch["kv_heads"], vocab_size=vocab, seq_len=seq,
                                      ffn_hidden_size=d_ff, batch_size=global_batch)

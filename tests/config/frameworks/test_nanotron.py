@@ -71,3 +71,9 @@ def test_refusals(tmp_path: Path, old: str, new: str, message: str, line: int) -
     with pytest.raises(ConfigError, match=message) as err:
         read_training_config(edited(tmp_path, old, new))
     assert err.value.line == line
+
+
+def test_an_impossible_architecture_is_a_config_error(tmp_path: Path) -> None:
+    # 32 query heads cannot share 5 key/value heads
+    with pytest.raises(ConfigError, match="kv_heads"):
+        read_training_config(edited(tmp_path, "num_key_value_heads: 8", "num_key_value_heads: 5"))
