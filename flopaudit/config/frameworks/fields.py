@@ -37,9 +37,11 @@ class Fields:
         """Fields of a JSON file; lines from the position of each ``"key":`` in the text."""
         try:
             data = json.loads(text)
+            return cls(path, data, _json_lines(text, data))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno, column=exc.colno) from None
-        return cls(path, data, _json_lines(text, data))
+        except RecursionError:
+            raise ConfigError("JSON nested too deeply to be a trainer state or model config", file=path) from None
 
     def line(self, key: Key) -> int | None:
         """Line of ``key`` or of its nearest ancestor that has one."""
