@@ -26,6 +26,9 @@ SOURCE = ("https://github.com/AI-Hypercomputer/maxtext/blob/020763fe2b7f9141c0e2
           "src/MaxText/maxtext_utils.py")
 _MARKERS = ("base_emb_dim", "base_num_decoder_layers", "per_device_batch_size", "max_target_length")
 _BLOCKS = ("llama2", "mistral", "mixtral")  # decoder blocks whose FLOP branch and parameter layout are read here
+# keys that change what a step computes beyond the decoder stack: refused rather than miscounted
+_UNREAD_FLAGS = {"use_dpo": "DPO (a reference model's forward pass per step)",
+                 "use_multimodal": "a vision encoder", "mtp_num_layers": "multi-token prediction layers"}
 _MESH_AXES = ("data", "fsdp", "fsdp_transpose", "sequence", "context", "context_autoregressive", "tensor",
               "tensor_transpose", "tensor_sequence", "autoregressive", "pipeline", "expert")
 
@@ -64,6 +67,7 @@ class _Resolver:
                               hint="merge the keys of that file into this one, or point flopaudit at it")
         self.model_name: str | None = None
         self.preset: dict[str, Any] = {}
+        self.preset_line: int | None = None
         name = fields.text(("model_name",))
         if name is not None and name.value != "default":
             models = presets["models"]
@@ -114,6 +118,10 @@ class _Resolver:
         if attention is not None and attention.value != "global":
             raise ConfigError(f"attention_type {attention.value!r} is not read yet (multi-head latent attention "
                               "needs MLA support in the architecture)", file=self.path, line=attention.line)
+        for flag, what in _UNREAD_FLAGS.items():
+            found = self.f.raw((flag,))
+            if found not in (None, False, 0):
+                raise ConfigError(f"{flag}: {what} is not read yet", file=self.path, line=self.f.line((flag,)))
         arch = self.architecture()
         seq = self.record("sequence_length", self.need("max_target_length", "the sequence length"))
         steps = self.record("steps", self.need("steps", "the number of training steps"))

@@ -129,6 +129,8 @@ def test_missing_vocab_and_training_length_name_their_keys(tmp_path: Path) -> No
     ("model_name: llama3-8b\nglobal_parameter_scale: 2\n", "global_parameter_scale", 2),
     ("base_emb_dim: 64\ndecoder_block: deepseek\n", "decoder_block 'deepseek'", 2),
     ("model_name: llama3-8b\nbase_config: other.yml\n", "base_config", 2),
+    ("model_name: llama3-8b\nuse_dpo: true\n", "DPO", 2),
+    ("model_name: llama3-8b\nmtp_num_layers: 1\n", "multi-token prediction", 2),
 ])
 def test_refusals_point_at_their_line(tmp_path: Path, text: str, message: str, line: int) -> None:
     with pytest.raises(ConfigError, match=message) as err:
