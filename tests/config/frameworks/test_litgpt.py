@@ -106,3 +106,12 @@ def test_refusals(tmp_path: Path, text: str, message: str, line: int | None) -> 
     with pytest.raises(ConfigError, match=message) as err:
         read_training_config(write(tmp_path, text), format="litgpt")
     assert err.value.line == line
+
+
+def test_llama31_405b_preset_parameters(tmp_path: Path) -> None:
+    run = read_training_config(write(tmp_path, "model_name: Llama-3.1-405B\ntrain:\n  global_batch_size: 2048\n"
+                                               "  max_steps: 10\n  max_seq_length: 8192\n"))
+    # 126 x (570,425,344 + 2,617,245,696) + 2 x 128,256 x 16,384 + 253 x 16,384 (as Meta publishes)
+    assert run.parameters == 405_853_388_800
+    # max_seq_length 8,192 overrides the preset's block_size 131,072
+    assert run.tokens == 10 * 2048 * 8192

@@ -137,3 +137,11 @@ def test_refusals_point_at_their_line(tmp_path: Path, text: str, message: str, l
         read_training_config(write(tmp_path, text + "steps: 1\nper_device_batch_size: 1\nmax_target_length: 8\n"),
                              format="maxtext", options=ReadOptions(devices=1))
     assert err.value.line == line
+
+
+def test_llama31_405b_preset_parameters(tmp_path: Path) -> None:
+    run = read_training_config(write(tmp_path, "model_name: llama3.1-405b\nsteps: 1\nper_device_batch_size: 1\n"
+                                               "max_target_length: 8192\n"), options=ReadOptions(devices=16384))
+    # per layer: 2 x 16,384^2 + 2 x 16,384 x 1,024 = 570,425,344 attention + 3 x 16,384 x 53,248 = 2,617,245,696
+    # FFN; x 126 = 401,646,551,040; + 2 x 128,256 x 16,384 = 4,202,692,608; + RMSNorm 253 x 16,384 = 4,145,152
+    assert run.parameters == 405_853_388_800
