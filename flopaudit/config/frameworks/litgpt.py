@@ -161,11 +161,12 @@ class _Reader:
         return arch, extra
 
     def vocab(self, cfg: dict[str, Value]) -> int:
-        if cfg.get("padded_vocab_size") and cfg["padded_vocab_size"].value:
-            return self.record("vocab", cfg["padded_vocab_size"])
-        if cfg.get("vocab_size") and cfg["vocab_size"].value:
-            multiple = cfg["padding_multiple"].value if cfg.get("padding_multiple") else 512
-            size = cfg["vocab_size"].value
+        """LitGPT's padded_vocab_size: given, else vocab_size rounded up to padding_multiple (default 512)."""
+        if cfg.get("padded_vocab_size") and cfg["padded_vocab_size"].value is not None:
+            return self.record("vocab", _whole(cfg["padded_vocab_size"], self.path))
+        if cfg.get("vocab_size") and cfg["vocab_size"].value is not None:
+            size = _whole(cfg["vocab_size"], self.path).value
+            multiple = _whole(cfg["padding_multiple"], self.path).value if cfg.get("padding_multiple") else 512
             padded = size if size % multiple == 0 else size + multiple - size % multiple
             self.values["vocab"] = Value(padded, cfg["vocab_size"].line,
                                          f"vocab_size {size} rounded up to padding_multiple {multiple} (LitGPT)")
@@ -238,6 +239,14 @@ class _Reader:
         if processed != steps_tokens:
             self.notes.append(f"LitGPT itself runs {iters:,} micro-batches per device on {world} devices, "
                               f"{processed:,} tokens; counted here: whole optimizer steps, {steps_tokens:,} tokens")
+
+
+def _whole(value: Value, path: Path) -> Value:
+    """``value`` when it is a positive whole number, else a ConfigError at its line."""
+    if isinstance(value.value, bool) or not isinstance(value.value, int) or value.value < 1:
+        raise ConfigError(f"{value.origin} must be a positive whole number, got {value.value!r}", file=path,
+                          line=value.line)
+    return value
 
 
 READERS.register(LitGPTReader())
