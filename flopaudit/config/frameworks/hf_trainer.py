@@ -96,30 +96,35 @@ def _architecture(config: Fields, values: dict[str, Value]) -> tuple[dict[str, A
         raise ConfigError(f"config.json model_type {got} is not read yet", file=path,
                           line=kind.line if kind else None, hint=f"model types read: {', '.join(_TYPES)}")
 
+    def elsewhere(found: Value) -> Value:
+        """A config.json value: Value.line means a line of trainer_state.json, so config.json's line goes in origin."""
+        return Value(found.value, None, f"config.json:{found.line} {found.origin}")
+
     def need(key: str, name: str) -> int:
-        found = config.integer((key,), origin=f"config.json {key}")
+        found = config.integer((key,))
         if found is None:
             raise absent(f"the model's {key}", path, key)
-        values[name] = found
+        values[name] = elsewhere(found)
         return found.value
 
     layers = need("num_hidden_layers", "layers")
     d = need("hidden_size", "d_model")
     heads = need("num_attention_heads", "heads")
-    kv = config.integer(("num_key_value_heads",), origin="config.json num_key_value_heads")
+    kv = config.integer(("num_key_value_heads",))
     if kv is not None:
-        values["kv_heads"] = kv
-    head_dim = config.integer(("head_dim",), origin="config.json head_dim")
+        values["kv_heads"] = elsewhere(kv)
+    head_dim = config.integer(("head_dim",))
     if head_dim is not None:
-        values["head_dim"] = head_dim
+        values["head_dim"] = elsewhere(head_dim)
     elif d % heads:
         raise ConfigError(f"hidden_size {d} is not a multiple of num_attention_heads {heads}; give head_dim",
-                          file=path, line=values["heads"].line)
+                          file=path, line=config.line(("num_attention_heads",)))
     d_ff = need("intermediate_size", "d_ff")
     vocab = need("vocab_size", "vocab")
-    tied = config.flag(("tie_word_embeddings",), origin="config.json tie_word_embeddings")
+    tied = config.flag(("tie_word_embeddings",))
     # transformers' LlamaConfig/MistralConfig/MixtralConfig default tie_word_embeddings to False
-    values["tied_embeddings"] = tied or Value(False, None, "transformers config default (tie_word_embeddings)")
+    values["tied_embeddings"] = elsewhere(tied) if tied else Value(False, None, "transformers config default "
+                                                                              "(tie_word_embeddings)")
     hd = head_dim.value if head_dim else d // heads
     n_kv = kv.value if kv else heads
     arch: dict[str, Any] = dict(layers=layers, d_model=d, heads=heads, kv_heads=n_kv, head_dim=hd, d_ff=d_ff,

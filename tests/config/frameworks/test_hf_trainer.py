@@ -85,3 +85,10 @@ def test_unknown_model_type_and_missing_config(tmp_path: Path) -> None:
     (tmp_path / "config.json").unlink()
     with pytest.raises(ConfigError, match="no config.json"):
         read_training_config(tmp_path / "trainer_state.json", options=SEQ)
+
+
+def test_model_numbers_name_their_config_json_line() -> None:
+    run = read_training_config(LLAMA, options=SEQ)
+    # Value.line is a line of trainer_state.json: config.json's own line (hidden_size on line 10) is in origin
+    assert run.line_of("d_model") is None
+    assert run.values["d_model"].origin == "config.json:10 hidden_size"
