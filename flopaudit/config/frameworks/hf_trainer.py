@@ -66,8 +66,13 @@ class HFTrainerStateReader:
                               hint="give the padded sequence length the run used")
         global_batch = tokens // (steps * seq)
         values["global_batch"] = Value(global_batch, None, "tokens / (global_step x sequence_length)")
+        per_device = state.integer(("train_batch_size",))
+        if per_device is not None:
+            values["train_batch_size"] = per_device
         if options.devices is not None:
             values["devices"] = Value(options.devices, None, "devices option")
+            if per_device is not None:
+                _accumulation(global_batch, per_device, options.devices, path, values)
         framework = FrameworkFlop(
             framework="Hugging Face Trainer", flop=float(formula.floating_point_ops(tokens, non_embedding)),
             formula="Trainer.floating_point_ops", source=SOURCE,
@@ -77,6 +82,17 @@ class HFTrainerStateReader:
                            global_batch=global_batch, steps=steps, tokens=tokens, values=values,
                            model_name=model_name, parameters=total, active_parameters=active,
                            framework_flop=framework, declared_flop=flos, notes=notes)
+
+
+def _accumulation(global_batch: int, per_device: Value, devices: int, path: Path, values: dict[str, Value]) -> None:
+    """Gradient accumulation implied by global batch = train_batch_size x devices x accumulation (must be whole)."""
+    per_step = per_device.value * devices
+    if global_batch % per_step:
+        raise ConfigError(f"a global batch of {global_batch} sequences is not train_batch_size {per_device.value} x "
+                          f"{devices} devices x a whole number of accumulation steps", file=path,
+                          line=per_device.line, hint="check the devices and sequence_length given")
+    values["gradient_accumulation_steps"] = Value(global_batch // per_step, None,
+                                                  "global batch / (train_batch_size x devices)")
 
 
 def _config_json(state_path: Path) -> Path:

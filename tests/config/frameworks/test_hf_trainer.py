@@ -92,3 +92,13 @@ def test_model_numbers_name_their_config_json_line() -> None:
     # Value.line is a line of trainer_state.json: config.json's own line (hidden_size on line 10) is in origin
     assert run.line_of("d_model") is None
     assert run.values["d_model"].origin == "config.json:10 hidden_size"
+
+
+def test_devices_imply_the_gradient_accumulation() -> None:
+    # global batch 64 = train_batch_size 8 (line 36) x 4 devices x 2 accumulation steps
+    run = read_training_config(LLAMA, options=ReadOptions(sequence_length=4096, devices=4))
+    assert run.values["gradient_accumulation_steps"].value == 2
+    # 64 is not 8 x 3 devices x a whole number
+    with pytest.raises(ConfigError, match="accumulation") as err:
+        read_training_config(LLAMA, options=ReadOptions(sequence_length=4096, devices=3))
+    assert err.value.line == 36
