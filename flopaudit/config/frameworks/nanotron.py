@@ -1,8 +1,9 @@
 """nanotron YAML configs (``run_train.py --config-file``): ``model.model_config``, ``tokens``, ``parallelism``.
 
 Global batch = ``parallelism.dp`` x ``tokens.micro_batch_size`` x ``tokens.batch_accumulation_per_replica``
-sequences of ``tokens.sequence_length`` for ``tokens.train_steps`` steps. The model is nanotron's Llama
-(gated FFN, RMSNorm, no biases). Framework FLOP: nanotron's ``get_flops`` with the global batch x steps.
+sequences of ``tokens.sequence_length`` for ``tokens.train_steps`` steps. The model is nanotron's Llama or
+dense Qwen2 (gated FFN, RMSNorm, no biases; both models publish the same ``get_flops``). Framework FLOP:
+nanotron's ``get_flops`` with the global batch, x steps.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ class NanotronReader:
             if f.has(_MC + (key,)):
                 raise ConfigError(f"model.model_config.{key}: nanotron mixture-of-experts configs are not read yet",
                                   file=path, line=f.line(_MC + (key,)))
+        bias = f.flag(_MC + ("attention_bias",))
+        if bias is not None and bias.value:
+            raise ConfigError("model.model_config.attention_bias: attention biases are not counted yet", file=path,
+                              line=bias.line)
+        if f.has(_MC + ("sliding_window_size",)):
+            notes.append("sliding_window_size is set: nanotron's get_flops and flopaudit's count both take full "
+                         "s x s attention, an upper bound for windowed layers")
         layers = need(_MC + ("num_hidden_layers",), "layers", "the number of layers")
         d = need(_MC + ("hidden_size",), "d_model", "the model width")
         heads = need(_MC + ("num_attention_heads",), "heads", "the number of attention heads")

@@ -77,3 +77,13 @@ def test_an_impossible_architecture_is_a_config_error(tmp_path: Path) -> None:
     # 32 query heads cannot share 5 key/value heads
     with pytest.raises(ConfigError, match="kv_heads"):
         read_training_config(edited(tmp_path, "num_key_value_heads: 8", "num_key_value_heads: 5"))
+
+
+def test_attention_bias_refused_and_sliding_window_noted(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="attention_bias") as err:
+        read_training_config(edited(tmp_path, "    hidden_act: silu\n", "    hidden_act: silu\n"
+                                                                            "    attention_bias: true\n"))
+    assert err.value.line == 13
+    run = read_training_config(edited(tmp_path, "    hidden_act: silu\n", "    hidden_act: silu\n"
+                                                                      "    sliding_window_size: 1024\n"))
+    assert any("sliding_window_size" in n for n in run.notes)
