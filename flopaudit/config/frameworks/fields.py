@@ -13,6 +13,10 @@ from flopaudit.errors import ConfigError
 
 Key = tuple[str | int, ...]
 
+#: No count in a training config comes near this (layers, widths, batches, steps, tokens per step): a larger
+#: number is a slipped exponent, and refusing it keeps every FLOP product far from float overflow.
+MAX_COUNT = 10**15
+
 
 def dotted(key: Key) -> str:
     """``("tokens", "train_steps")`` as people write it: ``tokens.train_steps``."""
@@ -90,6 +94,8 @@ class Fields:
             raise self.error(f"{dotted(key)} must be a whole number, got {value!r}", key)
         if value < minimum:
             raise self.error(f"{dotted(key)} must be at least {minimum}, got {value!r}", key)
+        if value > MAX_COUNT:
+            raise self.error(f"{dotted(key)} = {value!r} is more than {MAX_COUNT:.0e}: a slipped exponent?", key)
         return Value(int(value), self.line(key), origin or dotted(key))
 
     def number(self, key: Key, *, origin: str | None = None) -> Value | None:
@@ -97,8 +103,8 @@ class Fields:
         value = self.raw(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise self.error(f"{dotted(key)} must be a positive number, got {value!r}", key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_COUNT:
+            raise self.error(f"{dotted(key)} must be a positive number up to {MAX_COUNT:.0e}, got {value!r}", key)
         return Value(value, self.line(key), origin or dotted(key))
 
     def flag(self, key: Key, *, origin: str | None = None) -> Value | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flopaudit.config.frameworks.base import READERS, FrameworkFlop, ReadOptions, TrainingRun, Value, missing
-from flopaudit.config.frameworks.fields import Fields, absent
+from flopaudit.config.frameworks.fields import MAX_COUNT, Fields, absent
 from flopaudit.config.frameworks.parameters import counts
 from flopaudit.config.frameworks.presets import table
 from flopaudit.config.yaml_source import parse_yaml
@@ -99,7 +99,7 @@ class _Reader:
             if key not in cfg or cfg[key].value is None:
                 raise absent(f"the model's {key}", self.path, f"model_config.{key}")
             value = cfg[key].value
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
                 raise ConfigError(f"{key} must be a positive whole number, got {value!r}", file=self.path,
                                   line=cfg[key].line)
             if name:
@@ -110,8 +110,13 @@ class _Reader:
             return key in cfg and cfg[key].value is not None
 
         def flag(key: str) -> Any:
+            """A Config flag or class name, of the type of its LitGPT default; the default when unset."""
             if key in cfg and cfg[key].value is not None:
-                return cfg[key].value
+                value, kind = cfg[key].value, type(_FLAG_DEFAULTS[key])
+                if not isinstance(value, kind):
+                    raise ConfigError(f"{key} must be {'true or false' if kind is bool else 'a name'}, "
+                                      f"got {value!r}", file=self.path, line=cfg[key].line)
+                return value
             if not self.preset:  # a preset is LitGPT's own entry: its Config defaults are part of it
                 self.notes.append(f"{key} = {_FLAG_DEFAULTS[key]!r} (LitGPT Config default)")
             return _FLAG_DEFAULTS[key]
@@ -187,7 +192,7 @@ class _Reader:
         if seq_value is None:
             if not cfg.get("block_size") or not cfg["block_size"].value:
                 raise absent("the sequence length", self.path, "train.max_seq_length")
-            seq_value = Value(cfg["block_size"].value, cfg["block_size"].line,
+            seq_value = Value(_whole(cfg["block_size"], self.path).value, cfg["block_size"].line,
                               f"{cfg['block_size'].origin}: the model's block_size (train.max_seq_length not set)")
         seq = self.record("sequence_length", seq_value)
         gbs = self.f.integer(("train", "global_batch_size"))
@@ -243,7 +248,7 @@ class _Reader:
 
 def _whole(value: Value, path: Path) -> Value:
     """``value`` when it is a positive whole number, else a ConfigError at its line."""
-    if isinstance(value.value, bool) or not isinstance(value.value, int) or value.value < 1:
+    if isinstance(value.value, bool) or not isinstance(value.value, int) or not 1 <= value.value <= MAX_COUNT:
         raise ConfigError(f"{value.origin} must be a positive whole number, got {value.value!r}", file=path,
                           line=value.line)
     return value

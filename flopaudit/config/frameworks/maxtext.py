@@ -157,7 +157,8 @@ class _Resolver:
         head_dim = self.record("head_dim", self.need("head_dim", "the head dimension"))
         d_ff = self.record("d_ff", self.need("base_mlp_dim", "the FFN width"))
         acts = self.need("mlp_activations", "the FFN activations", kind="any")
-        if not isinstance(acts.value, list) or len(acts.value) not in (1, 2):
+        if (not isinstance(acts.value, list) or len(acts.value) not in (1, 2)
+                or not all(isinstance(a, str) for a in acts.value)):
             raise ConfigError(f"mlp_activations must list one or two activations, got {acts.value!r}",
                               file=self.path, line=acts.line)
         self.values["mlp_activations"] = acts
