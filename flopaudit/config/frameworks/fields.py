@@ -98,13 +98,13 @@ class Fields:
             raise self.error(f"{dotted(key)} = {value!r} is more than {MAX_COUNT:.0e}: a slipped exponent?", key)
         return Value(int(value), self.line(key), origin or dotted(key))
 
-    def number(self, key: Key, *, origin: str | None = None) -> Value | None:
-        """A positive number at ``key`` (MaxText allows a fractional per-device batch); None when absent."""
+    def number(self, key: Key, *, origin: str | None = None, maximum: float = MAX_COUNT) -> Value | None:
+        """A positive number up to ``maximum`` at ``key`` (a fractional batch, a FLOP total); None when absent."""
         value = self.raw(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_COUNT:
-            raise self.error(f"{dotted(key)} must be a positive number up to {MAX_COUNT:.0e}, got {value!r}", key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= maximum:
+            raise self.error(f"{dotted(key)} must be a positive number up to {maximum:.0e}, got {value!r}", key)
         return Value(value, self.line(key), origin or dotted(key))
 
     def flag(self, key: Key, *, origin: str | None = None) -> Value | None:

@@ -53,7 +53,8 @@ class HFTrainerStateReader:
         arch, extra, model_name = _architecture(config, values)
         total, active = counts(arch, extra, config_path)
         non_embedding = total - arch["vocab"] * arch["d_model"]  # nn.Embedding only; an untied lm_head stays in
-        flos = state.number(("total_flos",), origin="total_flos") if state.raw(("total_flos",)) else None
+        # 1e35: flopaudit's bound on any FLOP figure (1e8 x the largest training runs so far)
+        flos = state.number(("total_flos",), origin="total_flos", maximum=1e35) if state.raw(("total_flos",)) else None
         tokens = _tokens(state, flos, non_embedding, values, notes)
         if options.sequence_length is None:
             raise missing("the sequence length (trainer_state.json does not record it)", path,

@@ -18,7 +18,7 @@ from flopaudit.estimate.methods import arch_parameters
 
 
 def norm_vectors(layers: int, d_model: int, *, per_layer: int = 2, final: int = 1, width: int = 1) -> int:
-    """Norm parameters: ``per_layer`` per layer plus ``final``, ``width`` d_model vectors each (RMSNorm 1, LayerNorm 2)."""
+    """Norm parameters: ``per_layer`` per layer + ``final``, ``width`` d_model vectors each (RMSNorm 1, LayerNorm 2)."""
     return (layers * per_layer + final) * width * d_model
 
 
