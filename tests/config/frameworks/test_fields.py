@@ -40,3 +40,10 @@ def test_bad_numbers_are_errors_at_their_line() -> None:
 def test_broken_json_is_a_config_error(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Fields.from_json(Path("state.json"), text)
+
+
+def test_a_slipped_exponent_is_refused() -> None:
+    f = Fields.from_json(Path("state.json"), '{"global_step": 1e300}')
+    with pytest.raises(ConfigError, match="slipped exponent") as err:
+        f.integer(("global_step",))
+    assert err.value.line == 1
