@@ -44,6 +44,7 @@ class ReadOptions:
 
     devices: int | None = None  # world size (number of accelerators)
     vocab: int | None = None  # vocabulary size when the tokenizer decides it
+    sequence_length: int | None = None  # tokens per sequence when the file records none (HF trainer_state.json)
 
 
 @dataclass
