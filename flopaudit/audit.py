@@ -348,7 +348,8 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
 
 
 def audit_file(path: str | Path, *, devices: int | None = None, vocab: int | None = None,
-               training_format: str | None = None, **kwargs: Any) -> AuditResult:
+               sequence_length: int | None = None, training_format: str | None = None,
+               **kwargs: Any) -> AuditResult:
     """Load and audit one config file, or a training framework's file as one pretraining stage.
 
     ``devices``, ``vocab`` and ``training_format`` are for a framework's file given directly
@@ -356,7 +357,8 @@ def audit_file(path: str | Path, *, devices: int | None = None, vocab: int | Non
     """
     from flopaudit.config.direct import load_any
 
-    return audit(load_any(path, devices=devices, vocab=vocab, format=training_format), **kwargs)
+    return audit(load_any(path, devices=devices, vocab=vocab, sequence_length=sequence_length,
+                          format=training_format), **kwargs)
 
 
 __all__ = ["CONVENTION", "FAIL_ON", "AuditResult", "audit", "audit_file", "enforce_locks", "gate_notices",

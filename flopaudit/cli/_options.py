@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., object])
 
 #: The estimation methods, in order of preference (kept equal to estimate.methods.METHOD_ORDER by a test).
-METHODS = ("measured", "transformer", "6nd", "hardware", "declared")
+METHODS = ("measured", "transformer", "6nd", "hardware", "declared", "framework")
 
 
 def parse_date(value: str | None, param_hint: str = "--as-of") -> dt.date | None:
@@ -67,6 +67,20 @@ def audit_options(fn: F) -> F:
     fn = click.option("--policy", "policies", multiple=True, metavar="ID_OR_PATH",
                       help="Judge this policy (built-in id or policy file); repeatable. "
                            "Default: the config's list, else every built-in.")(fn)
+    return fn
+
+
+def framework_file_options(fn: F) -> F:
+    """``--devices``, ``--vocab``, ``--sequence-length``, ``--training-format``: what a training
+    framework's file given directly may leave to the outside world (never guessed)."""
+    fn = click.option("--training-format", metavar="FORMAT",
+                      help="Read a framework file in this format instead of detecting it.")(fn)
+    fn = click.option("--sequence-length", type=click.IntRange(min=1), metavar="N",
+                      help="Tokens per sequence, for a framework file that records none (trainer_state.json).")(fn)
+    fn = click.option("--vocab", type=click.IntRange(min=1), metavar="N",
+                      help="Vocabulary size, for a framework file that leaves it to the tokenizer.")(fn)
+    fn = click.option("--devices", type=click.IntRange(min=1), metavar="N",
+                      help="World size (accelerators), for a framework file that leaves it to the launcher.")(fn)
     return fn
 
 

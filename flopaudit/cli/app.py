@@ -17,6 +17,8 @@ COMMANDS = {
     "profile": ("flopaudit.cli.profile:profile", "Count the FLOP of a real PyTorch model (meta, CPU or CUDA)."),
     "policies": ("flopaudit.cli.policies:policies", "List the built-in policies; 'policies show ID'."),
     "schema": ("flopaudit.cli.schema:schema", "Print the JSON Schema of a config or policy file."),
+    "import": ("flopaudit.cli.importer:import_command",
+               "Write the flopaudit config of a training framework's own file (Megatron-LM, torchtitan ...)."),
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from flopaudit.cli._options import audit_options, audit_settings
+from flopaudit.cli._options import audit_options, audit_settings, framework_file_options
 from flopaudit.cli._output import FORMATS, emit
 
 
@@ -18,6 +18,7 @@ from flopaudit.cli._output import FORMATS, emit
               help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write output to FILE.")
 @audit_options
+@framework_file_options
 @click.option("--fail-on", type=click.Choice(["above", "indeterminate", "never"]), default=None,
               help="Which verdicts of a policy in force fail the gate (exit 1). "
                    "Default: the project setting fail-on, else indeterminate.")
@@ -25,7 +26,8 @@ from flopaudit.cli._output import FORMATS, emit
               help="Also write a self-contained HTML risk report to this file.")
 def check(configs: tuple[str, ...], fmt: str, output: Path | None, policies: tuple[str, ...],
           as_of: dt.date | None, method: str | None, allow_code: bool, code_timeout: float,
-          code_memory: float | None, allow_outside_paths: bool, fail_on: str | None,
+          code_memory: float | None, allow_outside_paths: bool, devices: int | None, vocab: int | None,
+          sequence_length: int | None, training_format: str | None, fail_on: str | None,
           report_path: Path | None) -> None:
     """Estimate every stage of each CONFIG, judge every policy, and exit 0, 1 or 2.
 
@@ -36,7 +38,9 @@ def check(configs: tuple[str, ...], fmt: str, output: Path | None, policies: tup
 
     results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method, fail_on=fail_on,
                                               allow_code=allow_code, code_timeout=code_timeout,
-                                              code_memory=code_memory, allow_outside_paths=allow_outside_paths))
+                                              code_memory=code_memory, allow_outside_paths=allow_outside_paths),
+                          devices=devices, vocab=vocab, sequence_length=sequence_length,
+                          training_format=training_format)
                for c in configs]
     emit(fmt, results, output)
     if report_path is not None:

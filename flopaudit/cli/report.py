@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from flopaudit.cli._options import audit_options, audit_settings
+from flopaudit.cli._options import audit_options, audit_settings, framework_file_options
 
 
 def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
@@ -36,18 +36,22 @@ def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[st
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE.html", help="Write the report to this file.")
 @audit_options
+@framework_file_options
 @click.option("--timestamp", is_flag=True,
               help="Record the time of writing (UTC). Without it the same inputs give the same bytes.")
 def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
            method: str | None, allow_code: bool, code_timeout: float, code_memory: float | None,
-           allow_outside_paths: bool, timestamp: bool) -> None:
+           allow_outside_paths: bool, devices: int | None, vocab: int | None,
+           sequence_length: int | None, training_format: str | None, timestamp: bool) -> None:
     """Write a self-contained HTML risk report for one CONFIG, or several side by side."""
     from flopaudit.audit import audit_file
     from flopaudit.render.html import write_report
 
     results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
                                               allow_code=allow_code, code_timeout=code_timeout,
-                                              code_memory=code_memory, allow_outside_paths=allow_outside_paths))
+                                              code_memory=code_memory, allow_outside_paths=allow_outside_paths),
+                          devices=devices, vocab=vocab, sequence_length=sequence_length,
+                          training_format=training_format)
                for c in configs]
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) if timestamp else None
     if as_of is None and all(r.config.as_of is None for r in results):

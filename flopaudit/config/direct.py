@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from flopaudit.config.frameworks import read_training_config
+from flopaudit.config.frameworks import detect_format, read_training_config
 from flopaudit.config.frameworks.base import ReadOptions, TrainingRun
 from flopaudit.config.loader import LoadedConfig, load_config, load_config_text
 from flopaudit.config.yaml_source import read_text
@@ -24,34 +24,52 @@ _FRAMEWORK_SUFFIXES = {".sh", ".bash", ".toml", ".json"}
 
 
 def is_flopaudit_config(path: Path) -> bool:
-    """A YAML file with a top-level ``training`` key (flopaudit's own shape); anything else is a framework's."""
+    """Whether ``path`` is flopaudit's own config rather than a training framework's file.
+
+    ``.sh``, ``.toml`` and ``.json`` files are frameworks'; a YAML file is flopaudit's when it has a
+    top-level ``training`` key or no framework reader recognises it (the config loader then
+    explains what it expected).
+    """
     if path.suffix.lower() in _FRAMEWORK_SUFFIXES:
         return False
     if path.suffix.lower() not in {".yaml", ".yml"}:
-        return True  # let the config loader explain what it expected
-    text = read_text(path, ConfigError)
-    return re.search(r"^training\s*:", text, re.MULTILINE) is not None or not text.strip()
+        return True
+    try:
+        text = read_text(path, ConfigError)
+    except ConfigError:
+        return True  # the config loader reports it
+    if re.search(r"^training\s*:", text, re.MULTILINE) or not text.strip():
+        return True
+    try:
+        detect_format(path, text)
+    except ConfigError:
+        return True
+    return False
 
 
 def load_any(path: str | Path, *, devices: int | None = None, vocab: int | None = None,
-             format: str | None = None) -> LoadedConfig:
+             sequence_length: int | None = None, format: str | None = None) -> LoadedConfig:
     """A flopaudit config, or a framework file audited as one pretraining stage."""
     path = Path(path)
     if is_flopaudit_config(path):
-        if devices is not None or vocab is not None or format is not None:
-            flag = "--devices" if devices is not None else "--vocab" if vocab is not None else "--training-format"
+        given = {"--devices": devices, "--vocab": vocab, "--sequence-length": sequence_length,
+                 "--training-format": format}
+        flag = next((name for name, value in given.items() if value is not None), None)
+        if flag is not None:
             raise ConfigError(f"{flag} is for a training framework's file given directly; in a flopaudit "
                               "config give it under the stage's training_config", file=path)
         return load_config(path)
-    run = read_training_config(path, format=format, options=ReadOptions(devices=devices, vocab=vocab))
-    text = config_text(run, reference=path.name, devices=devices, vocab=vocab, format=format)
+    options = ReadOptions(devices=devices, vocab=vocab, sequence_length=sequence_length)
+    run = read_training_config(path, format=format, options=options)
+    text = config_text(run, reference=path.name, devices=devices, vocab=vocab, format=format,
+                       sequence_length=sequence_length)
     loaded = load_config_text(text, str(path))
     loaded.document.positions.clear()  # its lines are the framework file's, not this text's
     return loaded
 
 
 def config_text(run: TrainingRun, *, reference: str, devices: int | None, vocab: int | None,
-                format: str | None, header: bool = False) -> str:
+                format: str | None, sequence_length: int | None = None, header: bool = False) -> str:
     """The flopaudit config equivalent to ``run``, pointing at it by ``reference`` (a relative path)."""
     ref: dict[str, object] = {"path": reference}
     if format is not None or header:
@@ -62,7 +80,8 @@ def config_text(run: TrainingRun, *, reference: str, devices: int | None, vocab:
         ref["vocab"] = vocab
     name = run.model_name or Path(reference).stem
     data = {"model": {"name": name},
-            "training": [{"name": "pretraining", "kind": "pretraining", "training_config": ref}]}
+            "training": [{"name": "pretraining", "kind": "pretraining", "training_config": ref,
+                          **({"sequence_length": sequence_length} if sequence_length is not None else {})}]}
     body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
     if not header:
         return body

@@ -56,8 +56,8 @@ def resolve(loaded: LoadedConfig, *, allow_outside_paths: bool = False) -> Loade
         path, why = config_file(ref.path, loaded.file, allow_outside=allow_outside_paths)
         if why is not None or path is None:
             raise loaded.error(why or "cannot read", "training", i, "training_config", "path")
-        run = read_training_config(path, format=ref.format, options=ReadOptions(devices=ref.devices,
-                                                                                 vocab=ref.vocab))
+        options = ReadOptions(devices=ref.devices, vocab=ref.vocab, sequence_length=stage.sequence_length)
+        run = read_training_config(path, format=ref.format, options=options)
         stages[i] = stage.model_copy(update=_stage_updates(loaded, i, stage, run))
         model, arch_run = _model_from(loaded, i, model, run, arch_run)
         runs[stage.name] = run
@@ -82,8 +82,9 @@ def _stage_updates(loaded: LoadedConfig, i: int, stage: Any, run: TrainingRun) -
     if stage.tokens is None:
         updates["tokens"] = Quantity.exact(float(run.tokens))
     elif not stage.tokens.low <= run.tokens <= stage.tokens.high:
-        raise _conflict(loaded, "tokens", format_number(stage.tokens.central), run, "tokens",
-                        f"{run.tokens:,} tokens", "training", i, "tokens")
+        raise _conflict(loaded, "tokens", format_number(stage.tokens.central), run, "steps",
+                        f"{run.tokens:,} tokens ({run.steps:,} steps x {run.global_batch:,} sequences x "
+                        f"{run.sequence_length:,} tokens)", "training", i, "tokens")
     if stage.sequence_length is None:
         updates["sequence_length"] = run.sequence_length
     elif stage.sequence_length != run.sequence_length:

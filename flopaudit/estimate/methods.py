@@ -296,7 +296,7 @@ def framework(stage: Stage, ctx: Context) -> Estimate:
         raise Unavailable("needs training_config")
     own = run.framework_flop
     if own is not None:
-        flop = Band.exact(own.flop)
+        flop = Band.exact(float(own.flop))
         return Estimate("framework", flop, {"training": flop},
                         (f"{own.framework}'s own formula ({own.formula}; {own.source}) for the run in "
                          f"{run.path.name}", f"its convention differs from flopaudit's: {own.convention}"),

@@ -98,3 +98,54 @@ def summary_line(exit_code: int, checks: list[PolicyCheck], fail_on: str) -> str
 
 __all__ = ["NOTICES_TITLE", "VERDICT_LABEL", "band", "compared", "flop", "format_number", "margin", "notice_lines", "status",
            "summary_line", "threshold"]
+
+
+#: The numbers of a framework file a reviewer changes to change the training length, in order.
+_LENGTH_KEYS = ("steps", "train_iters", "train_samples", "max_tokens", "tokens")
+
+
+def display_path(path: "Path | str") -> str:
+    """A path relative to the working directory when it is inside it (what CI annotations expect)."""
+    import os
+    from pathlib import Path
+
+    absolute = Path(path).resolve()
+    return os.path.relpath(absolute) if absolute.is_relative_to(Path.cwd().resolve()) else str(path)
+
+
+def check_location(result: "AuditResult", check: PolicyCheck) -> tuple[str, int, int]:
+    """Where a reviewer should look for ``check``: ``(file, line, column)``.
+
+    When a counted stage came from a training framework's file (``training_config``), the line of
+    that file's training length (steps, iterations, samples or tokens) of the largest such stage;
+    else the config's ``model.name``.
+    """
+    runs = result.loaded.runs
+    from_files = [s for s in result.stages if s.stage.name in runs and s.stage.name in check.counted_stages]
+    if from_files:
+        run = runs[max(from_files, key=lambda s: s.flop.central).stage.name]
+        for key in (*_LENGTH_KEYS, *run.values):
+            value = run.values.get(key)
+            if value is not None and value.line:
+                return display_path(run.path), value.line, 1
+        return display_path(run.path), 1, 1
+    line, column = result.loaded.document.position(("model", "name")) or (1, 1)
+    return result.loaded.file, line, column
+
+
+def training_config_lines(result: "AuditResult") -> list[str]:
+    """One line per stage read from a framework file: the file, its format, and where its length came from."""
+    out = []
+    for r in result.stages:
+        run = result.loaded.runs.get(r.stage.name)
+        if run is None:
+            continue
+
+        def at(name: str) -> str:
+            value = run.values.get(name)
+            return f" (line {value.line})" if value is not None and value.line else ""
+
+        out.append(f"{r.stage.name}: read from {display_path(run.path)} ({run.format}): {run.steps:,} steps"
+                   f"{at('steps')} x {run.global_batch:,} sequences{at('global_batch')} x "
+                   f"{run.sequence_length:,} tokens{at('sequence_length')} = {run.tokens:,} tokens")
+    return out

@@ -49,8 +49,8 @@ def render(results: Sequence["AuditResult"]) -> str:
                 msg += "\n" + "\n".join(chk.reasons)
             if chk.obligations:
                 msg += "\nObligations: " + "; ".join(chk.obligation_ids)
-            out.append(annotation(level, r.loaded.file, _line(r, "model", "name"),
-                                  f"{chk.policy.id}: {chk.policy.short_name}", msg))
+            file, line, _ = c.check_location(r, chk)
+            out.append(annotation(level, file, line, f"{chk.policy.id}: {chk.policy.short_name}", msg))
         for n in r.notices:
             out.append(annotation("warning", n.file or r.loaded.file, n.line or 1, f"flopaudit: {n.code}",
                                   n.message))

@@ -85,6 +85,8 @@ class StageView:
     result: StageResult
     share: float
     cross_checks: list[tuple[str, str, str]]
+    #: "read from FILE (format): steps (line) x batch x sequence = tokens" when from a training_config
+    source: str = ""
 
 
 @dataclass
@@ -164,13 +166,16 @@ def _deciders(sens: Sensitivity, check: PolicyCheck) -> list[str]:
 
 def _stage_views(result: "AuditResult") -> list[StageView]:
     total = result.total_flop.central
+    sources = dict(zip((r.stage.name for r in result.stages if r.stage.name in result.loaded.runs),
+                       c.training_config_lines(result)))
     views = []
     for r in result.stages:
         checks = []
         for e in r.cross_checks:
             diff = f"{e.flop.central / r.flop.central - 1:+.0%}" if r.flop.central else "-"
-            checks.append((e.method, c.band(e.flop), diff))
-        views.append(StageView(r, r.flop.central / total if total else 0.0, checks))
+            checks.append((f"{e.method} ({e.label})" if e.label else e.method, c.band(e.flop), diff))
+        views.append(StageView(r, r.flop.central / total if total else 0.0, checks,
+                               sources.get(r.stage.name, "").partition(": ")[2]))
     return views
 
 

@@ -32,7 +32,7 @@ def _one(r: "AuditResult") -> list[str]:
                      f"{c.threshold(chk)} | {c.compared(chk)} | {verdict} | {c.margin(chk)} |")
     lines += ["", "| stage | kind | method | FLOP (band) | cross-checks |", "| --- | --- | --- | --- | --- |"]
     for s in r.stages:
-        checks = ", ".join(f"{e.method} {c.flop(e.flop.central)}" for e in s.cross_checks) or "-"
+        checks = ", ".join(f"{e.label or e.method} {c.flop(e.flop.central)}" for e in s.cross_checks) or "-"
         lines.append(f"| {safe.markdown(s.stage.name)} | {s.stage.kind} | {s.method} | {c.band(s.flop)} | "
                      f"{safe.markdown(checks)} |")
     warnings = [f"{s.stage.name}: {w}" for s in r.stages for w in s.warnings]
@@ -40,6 +40,8 @@ def _one(r: "AuditResult") -> list[str]:
                  for why in chk.reasons]
     if r.notices:
         lines += ["", f"**{c.NOTICES_TITLE}**", ""] + [f"- {safe.markdown(n)}" for n in c.notice_lines(r)]
+    if r.loaded.runs:
+        lines += ["", "**Training configs**", ""] + [f"- {safe.markdown(t)}" for t in c.training_config_lines(r)]
     if warnings:
         lines += ["", "**Warnings**", ""] + [f"- {safe.markdown(w)}" for w in warnings]
     obligations = [f"{chk.policy.id}: {o}" for chk in r.checks if chk.gates for o in chk.obligations]

@@ -66,11 +66,11 @@ def render(results: Sequence["AuditResult"]) -> str:
     rules: dict[str, dict[str, Any]] = {}
     sarif_results = []
     for r in results:
-        pos = r.loaded.document.position(("model", "name")) or (1, 1)
         uri = uri_reference(r.loaded.file)
         for chk in r.checks:
             rules.setdefault(chk.policy.id, _rule(chk))
             level = _LEVEL[chk.verdict] if chk.gates else ("note" if chk.verdict == "above" else "none")
+            file, line, column = c.check_location(r, chk)
             text = (f"{chk.policy.id}: {c.VERDICT_LABEL[chk.verdict]} — counted {c.compared(chk)} vs "
                     f"{c.threshold(chk)}, {c.margin(chk)}; status {c.status(chk)}")
             if chk.reasons:
@@ -79,8 +79,8 @@ def render(results: Sequence["AuditResult"]) -> str:
                 "ruleId": chk.policy.id, "level": level, "kind": _KIND[chk.verdict] if level != "none" or
                 chk.verdict in ("below", "not-applicable") else "informational",
                 "message": {"text": text},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri},
-                                                    "region": {"startLine": pos[0], "startColumn": pos[1]}}}],
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri_reference(file)},
+                                                    "region": {"startLine": line, "startColumn": column}}}],
                 "properties": {"verdict": chk.verdict, "status": chk.status, "gates": chk.gates,
                                "convention": c.convention(r),
                                "counted_flop": chk.counted_flop.as_dict(), "obligations": chk.obligations},

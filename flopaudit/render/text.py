@@ -37,7 +37,7 @@ def _stages(result: "AuditResult") -> Table:
     for col in ("stage", "kind", "method", "FLOP (band)", "cross-checks"):
         t.add_column(col, overflow="fold")
     for r in result.stages:
-        checks = ", ".join(f"{e.method} {c.flop(e.flop.central)}" for e in r.cross_checks) or "-"
+        checks = ", ".join(f"{e.label or e.method} {c.flop(e.flop.central)}" for e in r.cross_checks) or "-"
         t.add_row(*map(_text, (r.stage.name, r.stage.kind, r.method, c.band(r.flop), checks)))
     t.add_row(*map(_text, ("total", "", "", c.band(result.total_flop), "")), style="bold")
     return t
@@ -64,6 +64,7 @@ def _notes(result: "AuditResult") -> list[RenderableType]:
              if chk.gates and chk.verdict in ("above", "below") for why in chk.reasons]
     obligations = [f"{chk.policy.id}: {o}" for chk in result.checks if chk.gates for o in chk.obligations]
     for title, lines, style in ((c.NOTICES_TITLE, c.notice_lines(result), "magenta"),
+                                ("Training configs", c.training_config_lines(result), "cyan"),
                                 ("Warnings", warnings, "yellow"), ("Undecided because", reasons, "yellow"),
                                 ("Notes", notes, "cyan"),
                                 ("Obligations of policies in force", obligations, "red")):

@@ -139,6 +139,6 @@ def test_registries_refuse_duplicates_and_missing_docstrings() -> None:
     reg: Registry = Registry("thing")
     with pytest.raises(ValueError, match="needs a docstring"):
         reg.register("x")(lambda: 0)
-    assert list(METHODS) == ["measured", "transformer", "6nd", "hardware", "declared"]
+    assert list(METHODS) == ["measured", "transformer", "6nd", "hardware", "declared", "framework"]
     for name in f.FORMULAS:
         assert f.FORMULAS.doc(name), name

@@ -112,8 +112,11 @@ READERS = ReaderRegistry()
 
 def missing(what: str, path: Path, *, key: str, line: int | None = None) -> ConfigError:
     """The error for a number the file does not determine: it names the key that supplies it."""
+    # the stage's own sequence_length supplies it; devices and vocab go under training_config
+    where = "the stage's sequence_length: N" if key == "sequence_length" else f"training_config: {{{key}: N}}"
+    flag = "--" + key.replace("_", "-")
     return ConfigError(f"{path.name} does not determine {what}", file=path, line=line,
-                       hint=f"give it as training_config: {{{key}: N}} (or --{key} N)")
+                       hint=f"give it as {where} (or {flag} N when checking the file directly)")
 
 
 def refused(what: str, path: Path, line: int) -> ConfigError:
