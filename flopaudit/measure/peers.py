@@ -36,7 +36,8 @@ def count_torch(built: sources.BuiltModel, *, backward: bool, fake_mode: Any) ->
     # One counter for both phases: ModuleTracker's backward hooks die when a counter exits, so
     # the forward is read off as a snapshot and the backward is what was added after it.
     with active(fake_mode), counter:
-        with progress.phase("forward (FlopCounterMode)"):
+        label = "forward (FlopCounterMode)"
+        with progress.phase(label), progress.layers_of(built.module, label):
             target = forward_output(built, grad=backward)
         after_forward = copy.deepcopy(counter.get_flop_counts())
         if target is not None:

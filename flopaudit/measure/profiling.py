@@ -130,7 +130,7 @@ def count_flopaudit(built: sources.BuiltModel, *, backward: bool, attention: str
 
     def step(mode: FlopAuditMode) -> None:
         with active(fake_mode), mode:
-            with progress.phase("forward"):
+            with progress.phase("forward"), progress.layers_of(built.module, "forward"):
                 target = forward_output(built, grad=backward)
             if target is not None:
                 with progress.phase("backward"):

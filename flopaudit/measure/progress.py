@@ -163,6 +163,42 @@ def update(text: str) -> None:
         _display.replace(text)
 
 
+@contextlib.contextmanager
+def layers_of(model: Any, label: str) -> Iterator[None]:
+    """Within, each call of a layer of ``model``'s outermost stacks shows ``label: layer k of n``.
+
+    A stack is an ``nn.ModuleList`` of two or more modules that is not inside another stack's
+    layer (so a layer's experts are not taken for layers). A global forward pre-hook, registered
+    only while a display is on, updates the innermost phase; it changes nothing that is counted.
+    """
+    if _display is None:
+        yield
+        return
+    import torch
+
+    positions: dict[int, tuple[int, int]] = {}
+    outer: list[str] = []
+    for name, sub in model.named_modules():
+        if not isinstance(sub, torch.nn.ModuleList) or len(sub) < 2:
+            continue
+        if any(name.startswith(prefix + ".") for prefix in outer):
+            continue
+        outer.append(name)
+        for k, layer in enumerate(sub, 1):
+            positions.setdefault(id(layer), (k, len(sub)))
+
+    def hook(module: Any, args: Any) -> None:
+        position = positions.get(id(module))
+        if position is not None:
+            update(f"{label}: layer {position[0]} of {position[1]}")
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 def where(device: str, fake: bool) -> str:
     """How a build is described: ``on fake tensors`` (meta), ``on the meta device``, ``on cpu``."""
     if device == "meta":

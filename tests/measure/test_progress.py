@@ -86,10 +86,24 @@ def test_a_real_count_shows_its_phases_and_counts_the_same(config_file: ConfigFi
     states = visible_lines(buffer.getvalue())
     assert "counting config.json > building LlamaForCausalLM on fake tensors" in states
     assert "counting config.json > forward" in states
+    # layer 1 runs; layer 2 is its identical copy, credited without running, so never shown
+    assert "counting config.json > forward: layer 1 of 2" in states
+    assert "counting config.json > forward: layer 2 of 2" not in states
     assert "counting config.json > backward" in states
     # two identical layers: the first is counted alone and credited to the second (reuse)
     assert "counting config.json > counting model.layers.0 alone, for 1 identical layer" in states
     assert (shown.forward_flop, shown.backward_flop) == (plain.forward_flop, plain.backward_flop)
+    assert (shown.by_operator, shown.by_module) == (plain.by_operator, plain.by_module)
+
+
+def test_every_layer_is_shown_when_every_layer_runs(config_file: ConfigFile) -> None:
+    path = config_file(LLAMA)
+    console, buffer = terminal()
+    with progress.shown(console, delay=0):
+        profile(ModelSource(hf_config=path), seq_len=16, batch=2, by_module_depth=0, reuse_layers=False)
+    states = visible_lines(buffer.getvalue())
+    assert [s for s in states if "layer" in s] == ["counting config.json > forward: layer 1 of 2",
+                                                   "counting config.json > forward: layer 2 of 2"]
 
 
 def test_cli_profile_without_a_terminal_keeps_stderr_clean(config_file: ConfigFile) -> None:
