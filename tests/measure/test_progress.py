@@ -19,6 +19,15 @@ from tests.measure.conftest import ROOT, ConfigFile
 from tests.measure.test_hf_models import LLAMA
 
 ERASE_LINE = "\x1b[2K"
+#: a measured config of the tiny Llama (its config.json written next to it by the test)
+TINY_MEASURED = """
+model:
+  name: tiny llama
+  hf_config: config.json
+training:
+  - {name: pretraining, kind: pretraining, tokens: 1B, sequence_length: 16}
+as_of: 2026-11-27
+"""
 CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -115,18 +124,13 @@ def test_cli_profile_without_a_terminal_keeps_stderr_clean(config_file: ConfigFi
     assert json.loads(outcome.stdout)["model"] == "LlamaForCausalLM"
 
 
-def test_cli_profile_on_a_terminal_draws_on_stderr_only(config_file: ConfigFile) -> None:
-    """A real terminal (a pty) as stderr: the line is drawn there and erased; stdout is pure JSON.
-
-    Importing torch and transformers alone takes over the 1 s delay, so the line appears.
-    """
+def on_a_terminal(*args: str) -> tuple[str, bytes]:
+    """Run ``flopaudit ARGS`` with a real terminal (a pty) as stderr: what it drew there, and stdout."""
     import pty
 
-    path = config_file(LLAMA)
     leader, follower = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    child = subprocess.Popen([sys.executable, "-m", "flopaudit", "profile", "--hf-config", str(path),
-                              "--seq-len", "16", "--format", "json"], cwd=ROOT, env=env,
+    child = subprocess.Popen([sys.executable, "-m", "flopaudit", *args], cwd=ROOT, env=env,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower)
     os.close(follower)
     drawn = []
@@ -139,9 +143,44 @@ def test_cli_profile_on_a_terminal_draws_on_stderr_only(config_file: ConfigFile)
             break
         drawn.append(chunk)
     stdout = child.stdout.read()
-    assert child.wait(timeout=120) == 0
+    assert child.wait(timeout=120) in (0, 1)
     os.close(leader)
-    raw = b"".join(drawn).decode()
+    return b"".join(drawn).decode(), stdout
+
+
+def test_cli_profile_on_a_terminal_draws_on_stderr_only(config_file: ConfigFile) -> None:
+    """The line is drawn on the terminal and erased; stdout is pure JSON.
+
+    Importing torch and transformers alone takes over the 1 s delay, so the line appears.
+    """
+    path = config_file(LLAMA)
+    raw, stdout = on_a_terminal("profile", "--hf-config", str(path), "--seq-len", "16", "--format", "json")
     assert any(state.startswith("counting config.json") for state in visible_lines(raw))
     assert raw.endswith(ERASE_LINE)
     assert json.loads(stdout)["model"] == "LlamaForCausalLM"  # nothing of the line on stdout
+
+
+def test_measured_check_on_a_terminal_draws_the_count(config_file: ConfigFile, tmp_path: Path) -> None:
+    config_file(LLAMA)
+    measured = tmp_path / "tiny.yaml"
+    measured.write_text(TINY_MEASURED)
+    raw, stdout = on_a_terminal("check", str(measured), "--format", "json")
+    assert "counting config.json > building LlamaForCausalLM on fake tensors" in visible_lines(raw)
+    assert raw.endswith(ERASE_LINE)
+    assert json.loads(stdout)["stages"][0]["method"] == "measured"
+
+
+def test_measured_check_and_report_without_a_terminal_keep_stderr_clean(config_file: ConfigFile,
+                                                                        tmp_path: Path) -> None:
+    from flopaudit.cli.check import check
+    from flopaudit.cli.report import report
+
+    config_file(LLAMA)
+    measured = tmp_path / "tiny.yaml"
+    measured.write_text(TINY_MEASURED)
+    checked = CliRunner().invoke(check, [str(measured), "--format", "json"], catch_exceptions=False)
+    assert checked.exit_code in (0, 1) and checked.stderr == ""
+    assert json.loads(checked.stdout)["stages"][0]["method"] == "measured"
+    reported = CliRunner().invoke(report, [str(measured), "-o", str(tmp_path / "r.html")], catch_exceptions=False)
+    assert reported.exit_code == 0 and reported.stderr == ""
+    assert (tmp_path / "r.html").stat().st_size > 0
