@@ -41,20 +41,23 @@ class _Display:
         self.timer: threading.Timer | None = None
         self.progress: Any = None
         self.task: Any = None
+        self.measurement = 0  # which outermost phase a timer was started for
 
     def push(self, text: str) -> None:
         """Enter a phase; the first one starts the clock."""
         with self.lock:
             self.phases.append(text)
             first = len(self.phases) == 1
+            if first:
+                self.measurement += 1
             if first and self.delay > 0:
-                self.timer = threading.Timer(self.delay, self._draw)
+                self.timer = threading.Timer(self.delay, self._draw, args=(self.measurement,))
                 self.timer.daemon = True
                 self.timer.start()
             elif not first:
                 self._refresh()
         if first and self.delay <= 0:
-            self._draw()
+            self._draw(self.measurement)
 
     def replace(self, text: str) -> None:
         """Change the innermost phase's text (``"layer 3 of 126"``); nothing when no phase is in force."""
@@ -78,9 +81,10 @@ class _Display:
                 self.progress.stop()  # transient: the line is erased
                 self.progress = self.task = None
 
-    def _draw(self) -> None:
+    def _draw(self, measurement: int) -> None:
         with self.lock:
-            if not self.phases or self.progress is not None:
+            # a timer that fired as its measurement ended must not draw the next one early
+            if not self.phases or self.progress is not None or measurement != self.measurement:
                 return
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

@@ -77,6 +77,18 @@ def test_a_measurement_shorter_than_the_delay_draws_nothing() -> None:
     assert buffer.getvalue() == ""
 
 
+def test_a_measurement_longer_than_the_delay_is_drawn_once_the_delay_passes() -> None:
+    import time
+
+    console, buffer = terminal()
+    with progress.shown(console, delay=0.05):
+        with progress.phase("counting llama.json"):
+            time.sleep(1.0)  # twenty times the delay: the timer has drawn the line
+            drawn = buffer.getvalue()
+    assert visible_lines(drawn) == ["counting llama.json"]
+    assert buffer.getvalue().endswith(ERASE_LINE)
+
+
 def test_no_terminal_no_display(monkeypatch) -> None:
     stream = io.StringIO()  # isatty() is False, as for a pipe or a CI log
     monkeypatch.setattr(sys, "stderr", stream)
