@@ -35,13 +35,16 @@ def check(configs: tuple[str, ...], fmt: str, output: Path | None, policies: tup
     folder up to the repository root) give defaults; the flags override them.
     """
     from flopaudit.audit import audit_file
+    from flopaudit.measure import progress  # imports neither torch nor rich
 
-    results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method, fail_on=fail_on,
-                                              allow_code=allow_code, code_timeout=code_timeout,
-                                              code_memory=code_memory, allow_outside_paths=allow_outside_paths),
-                          devices=devices, vocab=vocab, sequence_length=sequence_length,
-                          training_format=training_format)
-               for c in configs]
+    with progress.shown():  # while a measured stage counts its model: stderr, only on a terminal
+        results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
+                                                  fail_on=fail_on, allow_code=allow_code,
+                                                  code_timeout=code_timeout, code_memory=code_memory,
+                                                  allow_outside_paths=allow_outside_paths),
+                              devices=devices, vocab=vocab, sequence_length=sequence_length,
+                              training_format=training_format)
+                   for c in configs]
     emit(fmt, results, output)
     if report_path is not None:
         from flopaudit.render.html import write_report

@@ -64,15 +64,17 @@ def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, de
             code_timeout: float, code_memory: float | None, fmt: str, output: Path | None) -> None:
     """Count the FLOP of one training step of a real PyTorch model (2 FLOP per multiply-add)."""
     from flopaudit import measure
+    from flopaudit.measure import progress
 
     if (hf_config is None) == (factory is None):
         raise ModelSourceError("give exactly one of --hf-config FILE or --factory MOD:FN")
     source = measure.ModelSource(hf_config=hf_config, factory=factory, trust_remote_code=trust_remote_code)
     # seq_len None: the model's position limit caps the default, read where its code runs.
-    result = measure.profile(source, seq_len=seq_len, batch=batch, device=device,
-                             backward=not no_backward, attention=attention, by_module_depth=by_module,
-                             backend=backend, reuse_layers=not no_reuse_layers, decoder_len=decoder_len,
-                             isolation=code_limits(code_timeout, code_memory) if source.runs_code() else None)
+    with progress.shown():  # a transient line on stderr, only when it is a terminal
+        result = measure.profile(source, seq_len=seq_len, batch=batch, device=device,
+                                 backward=not no_backward, attention=attention, by_module_depth=by_module,
+                                 backend=backend, reuse_layers=not no_reuse_layers, decoder_len=decoder_len,
+                                 isolation=code_limits(code_timeout, code_memory) if source.runs_code() else None)
     text = json.dumps(result.to_dict(), indent=2) + "\n" if fmt == "json" else render_text(result)
     if output is None:
         sys.stdout.write(text)

@@ -45,14 +45,17 @@ def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as
            sequence_length: int | None, training_format: str | None, timestamp: bool) -> None:
     """Write a self-contained HTML risk report for one CONFIG, or several side by side."""
     from flopaudit.audit import audit_file
+    from flopaudit.measure import progress  # imports neither torch nor rich
     from flopaudit.render.html import write_report
 
-    results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
-                                              allow_code=allow_code, code_timeout=code_timeout,
-                                              code_memory=code_memory, allow_outside_paths=allow_outside_paths),
-                          devices=devices, vocab=vocab, sequence_length=sequence_length,
-                          training_format=training_format)
-               for c in configs]
+    with progress.shown():  # while a measured stage counts its model: stderr, only on a terminal
+        results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
+                                                  allow_code=allow_code, code_timeout=code_timeout,
+                                                  code_memory=code_memory,
+                                                  allow_outside_paths=allow_outside_paths),
+                              devices=devices, vocab=vocab, sequence_length=sequence_length,
+                              training_format=training_format)
+                   for c in configs]
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) if timestamp else None
     if as_of is None and all(r.config.as_of is None for r in results):
         # Judged as of today: the reproducing command must pin that date, or a later run differs.

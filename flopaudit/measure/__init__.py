@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
+from flopaudit.measure import progress
 from flopaudit.measure.attention import CONVENTIONS
 from flopaudit.measure.offline import hub_offline
 from flopaudit.measure.result import CONVENTION, ProfileResult
@@ -78,6 +79,12 @@ class ModelSource:
         """Whether counting imports code named by the source (a factory, or remote modelling code)."""
         return self.factory is not None or (self.hf_config is not None and self.trust_remote_code)
 
+    def short_name(self) -> str:
+        """The source in a few words, for the progress line: ``llama.json``, ``pkg.mod:build``."""
+        if self.hf_config is not None:
+            return Path(self.hf_config).name
+        return self.factory if self.factory is not None else type(self.module).__name__
+
     def describe(self) -> str:
         """The source, for messages: ``the factory 'pkg.mod:build'``."""
         if self.factory is not None:
@@ -95,12 +102,13 @@ def require_extras(source: ModelSource, backend: str = "flopaudit") -> None:
     """
     extras = ("measure", "hf") if source.kind() == "hf_config" else "measure"
     try:
-        import torch  # noqa: F401
+        with progress.phase("importing torch"):
+            import torch  # noqa: F401
     except ImportError as exc:
         raise MissingDependencyError("torch", extras, "Counting the FLOP of a real model") from exc
     if source.kind() == "hf_config":
         try:
-            with hub_offline():  # huggingface_hub fixes its offline flag at import
+            with hub_offline(), progress.phase("importing transformers"):  # hub fixes its offline flag at import
                 import transformers  # noqa: F401
         except ImportError as exc:
             raise MissingDependencyError("transformers", extras,
@@ -148,6 +156,16 @@ def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device:
     if ((seq_len is not None and seq_len < 1) or (decoder_len is not None and decoder_len < 1)
             or batch < 1 or by_module_depth < 0):
         raise MeasureError("seq_len, decoder_len and batch must be >= 1 and by_module_depth >= 0")
+    with progress.phase(f"counting {source.short_name()}"):
+        return _profile_checked(source, seq_len=seq_len, batch=batch, device=device, backward=backward,
+                                attention=attention, by_module_depth=by_module_depth, backend=backend,
+                                isolation=isolation, reuse_layers=reuse_layers, decoder_len=decoder_len)
+
+
+def _profile_checked(source: ModelSource, *, seq_len: int | None, batch: int, device: str, backward: bool,
+                     attention: str, by_module_depth: int, backend: str, isolation: Limits | None,
+                     reuse_layers: bool, decoder_len: int | None) -> ProfileResult:
+    """:func:`profile` once its arguments are checked (inside its progress phase)."""
     require_extras(source, backend)
     options = {"seq_len": seq_len, "batch": batch, "device": device, "backward": backward,
                "attention": attention, "by_module_depth": by_module_depth, "backend": backend,
@@ -162,7 +180,8 @@ def profile(source: ModelSource, *, seq_len: int | None, batch: int = 1, device:
             # CUDA reserves virtual address space far beyond physical memory: an RLIMIT_AS would
             # make its initialisation fail, so a CUDA child runs under the timeout only.
             isolation = dataclasses.replace(isolation, memory_bytes=None)
-        data = run_isolated(_profile_as_dict, source, options, describe=source.describe(), limits=isolation)
+        with progress.phase("in a child process"):
+            data = run_isolated(_profile_as_dict, source, options, describe=source.describe(), limits=isolation)
         return ProfileResult.from_dict(data, source=source.describe())
     return _profile_here(source, **options)
 

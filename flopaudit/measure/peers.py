@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from flopaudit.errors import MeasureError, MissingDependencyError
-from flopaudit.measure import sources
+from flopaudit.measure import progress, sources
 from flopaudit.measure.counter import BACKWARD, FORWARD
 from flopaudit.measure.profiling import Counts, active, forward_output, run_backward
 
@@ -36,10 +36,13 @@ def count_torch(built: sources.BuiltModel, *, backward: bool, fake_mode: Any) ->
     # One counter for both phases: ModuleTracker's backward hooks die when a counter exits, so
     # the forward is read off as a snapshot and the backward is what was added after it.
     with active(fake_mode), counter:
-        target = forward_output(built, grad=backward)
+        label = "forward (FlopCounterMode)"
+        with progress.phase(label), progress.layers_of(built.module, label):
+            target = forward_output(built, grad=backward)
         after_forward = copy.deepcopy(counter.get_flop_counts())
         if target is not None:
-            run_backward(target)
+            with progress.phase("backward (FlopCounterMode)"):
+                run_backward(target)
     final = counter.get_flop_counts()
     prefix = type(built.module).__name__
 

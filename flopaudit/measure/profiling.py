@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from flopaudit.errors import MeasureError, ModelSourceError
-from flopaudit.measure import sources
+from flopaudit.measure import progress, sources
 from flopaudit.measure.counter import BACKWARD, FORWARD, FlopAuditMode
 from flopaudit.measure.result import ProfileResult
 from flopaudit.measure.zero_ops import CATEGORIES
@@ -131,9 +131,11 @@ def count_flopaudit(built: sources.BuiltModel, *, backward: bool, attention: str
 
     def step(mode: FlopAuditMode) -> None:
         with active(fake_mode), mode:
-            target = forward_output(built, grad=backward)
+            with progress.phase("forward"), progress.layers_of(built.module, "forward"):
+                target = forward_output(built, grad=backward)
             if target is not None:
-                run_backward(target)
+                with progress.phase("backward"):
+                    run_backward(target)
 
     mode = reuse.count(built, backward=backward, attention=attention, fake_mode=fake_mode, step=step,
                        enabled=reuse_layers)
@@ -176,7 +178,8 @@ def run_profile(source: ModelSource, *, seq_len: int, batch: int, device: str, b
                                            backward=backward, decoder_len=decoder_len)
         fake_mode = None
     else:
-        fake_mode = FakeTensorMode() if device == "meta" else None
+        with progress.phase("starting fake tensors (torch._dynamo)"):
+            fake_mode = FakeTensorMode() if device == "meta" else None
         built = sources.build(source, seq_len=seq_len, batch=batch, device=device, fake_mode=fake_mode,
                               decoder_len=decoder_len)
         if backend == "torch":
@@ -192,8 +195,9 @@ def run_profile(source: ModelSource, *, seq_len: int, batch: int, device: str, b
     if device == "cuda" and backend == "flopaudit":
         from flopaudit.measure import cuda
 
-        result.cuda = cuda.measure_step(built, forward_flop=result.forward_flop,
-                                        backward_flop=result.backward_flop, attention=attention)
+        with progress.phase("timing the step on the GPU"):
+            result.cuda = cuda.measure_step(built, forward_flop=result.forward_flop,
+                                            backward_flop=result.backward_flop, attention=attention)
     result.seconds = time.perf_counter() - start
     return result
 

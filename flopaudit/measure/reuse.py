@@ -42,6 +42,7 @@ import torch
 from torch.utils._python_dispatch import _pop_mode_temporarily
 from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
+from flopaudit.measure import progress
 from flopaudit.measure.counter import BACKWARD, FORWARD, FlopAuditMode, Tally
 
 PHASES = (FORWARD, BACKWARD)
@@ -473,7 +474,10 @@ def _count_reusing(built: Any, *, backward: bool, attention: str, fake_mode: Any
         for index, group in enumerate(groups):
             if not group.credited:
                 continue
-            counted = count_alone(group, backward=backward, attention=attention)
+            copies = len(group.credited)
+            with progress.phase(f"counting {group.representative} alone, for {copies} "
+                                f"identical layer{'s' if copies != 1 else ''}"):
+                counted = count_alone(group, backward=backward, attention=attention)
             for phase in PHASES if backward else (FORWARD,):
                 inside = mode.tally.by_module[phase].get(f"{prefix}.{group.representative}", 0)
                 if counted.tally.total(phase) != inside:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
-from flopaudit.measure import inputs, moe
+from flopaudit.measure import inputs, moe, progress
 from flopaudit.measure.offline import hub_offline
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ def build(source: ModelSource, *, seq_len: int, batch: int, device: str,
     given: Any = None
     if kind == "factory":
         factory = load_factory(source.factory)
-        with _device_context(device, fake_mode):
+        building = f"building {source.factory} {progress.where(device, fake_mode is not None)}"
+        with _device_context(device, fake_mode), progress.phase(building):
             module, given = _call_factory(factory, source.factory)
         name = source.factory
     else:
@@ -251,7 +252,9 @@ def _build_hf(path: Path, *, seq_len: int, batch: int, device: str, fake_mode: F
 
     if device == "cpu":
         _check_cpu_memory(lambda: construct(initialise=False), path)
-    with _device_context(device, fake_mode):
+    building = (f"building {cls.__name__ if cls is not None else 'the remote-code model'} "
+                f"{progress.where(device, fake_mode is not None)}")
+    with _device_context(device, fake_mode), progress.phase(building):
         module = construct(initialise=fake_mode is None)
     module.eval()
     target = _input_device(device, fake_mode)
