@@ -382,15 +382,15 @@ class Command:
         env = _Env(dict(self.scope), self.path)
         return [a for word in self.words for a in env.fields(word)]
 
-    def args_lenient(self) -> list[Arg | None]:
-        """The expanded words, None for each that cannot be known (for finding the training command)."""
+    def each_word(self) -> list[list[Arg] | ConfigError]:
+        """Each word's expansion, or the error that stops it (raised only where a reader needs the word)."""
         env = _Env(dict(self.scope), self.path)
-        out: list[Arg | None] = []
+        out: list[list[Arg] | ConfigError] = []
         for word in self.words:
             try:
-                out.extend(env.fields(word))
-            except ConfigError:
-                out.append(None)
+                out.append(env.fields(word))
+            except ConfigError as exc:
+                out.append(exc)
         return out
 
 
