@@ -10,7 +10,7 @@ from flopaudit.config.yaml_source import read_text
 from flopaudit.errors import ConfigError
 
 # one module per format, in the order detection tries them
-_MODULES: tuple[str, ...] = ("megatron",)
+_MODULES: tuple[str, ...] = ("megatron", "torchtitan")
 
 
 def _load() -> None:
