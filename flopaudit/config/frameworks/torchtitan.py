@@ -151,6 +151,8 @@ class _Reading:
             if gbs < 1:
                 raise ConfigError("[training] global_batch_size must be positive (or -1)", file=self.path,
                                   line=self.line("training", "global_batch_size"))
+            if self.options.devices is not None or self.get("parallelism", "data_parallel_shard_degree") not in (None, -1):
+                self.data_parallel()  # the degrees must fit the devices even when the batch is given
             return gbs
         key = "local_batch_size" if self.get("training", "local_batch_size") is not None else "batch_size"
         local = self.int("training", key, "local_batch", required=False)
