@@ -33,6 +33,16 @@ from flopaudit.estimate.frameworks import megatron as mflop
 _ENTRY = re.compile(r"(^|/)pretrain_\w+\.py$")
 _DETECT = re.compile(r"pretrain_gpt|pretrain_mamba|--num-layers\b")
 _SHELL_SUFFIXES = {".sh", ".bash", ".slurm", ".sbatch", ""}
+# arguments that change the model in ways this reader does not price: refused, never ignored
+_UNPRICED = {
+    "--hybrid-override-pattern": "hybrid Mamba layers",
+    "--hybrid-layer-pattern": "hybrid Mamba layers",
+    "--experimental-attention-variant": "linear/experimental attention layers",
+    "--linear-attention-freq": "linear attention layers",
+    "--moe-latent-size": "MoE latent projections",
+    "--attention-output-gate": "the attention output gate",
+    "--rampup-batch-size": "a batch-size ramp-up (tokens depend on the ramp)",
+}
 
 
 @dataclass
@@ -154,6 +164,11 @@ class _Reading:
         self.a, self.path, self.options, self.command_line = args, path, options, command_line
         self.values: dict[str, Value] = {}
         self.notes: list[str] = []
+        self.arch_kwargs: dict[str, Any] = {}
+        self.kv_channels: int | None = None
+        self.last_is_moe = False
+        self.num_moe_layers = 0
+        self.shared_width = 0
 
     def put(self, key: str, value: Any, line: int | None, origin: str) -> Any:
         self.values[key] = Value(value, line, origin)
@@ -171,10 +186,10 @@ class _Reading:
     def run(self) -> TrainingRun:
         for name in sorted(set(self.a.repeated)):
             self.notes.append(f"{name} is given more than once: the last one counts (as argparse)")
-        if self.a.opts.get("--rampup-batch-size"):
-            raise ConfigError("--rampup-batch-size changes the batch during training; flopaudit does not "
-                              "integrate the ramp", file=self.path, line=self.a.line("--rampup-batch-size"),
-                              hint="give tokens in the flopaudit config instead")
+        for name, what in _UNPRICED.items():
+            if name in self.a.opts:
+                raise ConfigError(f"{name}: flopaudit's Megatron reader does not price {what}", file=self.path,
+                                  line=self.a.line(name), hint="give the run in a flopaudit config instead")
         arch = self.architecture()
         seq = self.arg("sequence_length", "--seq-length") or self.arg("sequence_length", "--encoder-seq-length")
         if seq is None:
@@ -248,6 +263,9 @@ class _Reading:
     def vocab(self) -> int:
         vocab = self.arg("vocab", "--vocab-size")
         if vocab is not None:
+            if self.options.vocab is not None and self.options.vocab != vocab:
+                raise ConfigError(f"--vocab-size {vocab} here, the vocab option says {self.options.vocab}",
+                                  file=self.path, line=self.a.line("--vocab-size"), hint="drop one of them")
             return vocab
         if self.options.vocab is not None:
             return self.put("vocab", self.options.vocab, None, "vocab option")
@@ -280,7 +298,7 @@ class _Reading:
         dense = pattern.count(0)
         self.put("dense_layers", dense, freq.line if freq else None,
                  "--moe-layer-freq" if freq else "Megatron default --moe-layer-freq 1")
-        if dense and any(pattern[:dense]) :
+        if dense and any(pattern[:dense]):
             self.notes.append(f"--moe-layer-freq interleaves {dense} dense layers; counted as leading dense "
                               "layers (the order does not change the count)")
         self.last_is_moe = bool(pattern[-1])

@@ -138,6 +138,11 @@ class _Reading:
                               f"{did_you_mean(flavor, tf.flavors(name))}", file=self.path,
                               line=self.line("model", "flavor"), hint=f"known: {', '.join(tf.flavors(name))}")
         found = tf.resolve(name, flavor)
+        vocab = self.options.vocab
+        if vocab is not None and vocab != found.architecture["vocab"]:
+            raise ConfigError(f"the flavor {name}/{flavor} has vocabulary {found.architecture['vocab']}, the vocab "
+                              f"option says {vocab}", file=self.path, line=self.line("model", "flavor"),
+                              hint="torchtitan's flavor fixes the vocabulary: drop the vocab option")
         origin = f"torchtitan flavor {name}/{flavor} ({found.source})"
         for key, value in found.architecture.items():
             self.values[key] = Value(value, self.line("model", "flavor"), origin)

@@ -179,3 +179,17 @@ def test_refused_and_unassigned_scripts() -> None:
 def test_unused_substitution_is_fine() -> None:
     # RUN_ID=$(date) and LOG_DIR=`pwd` feed nothing the count needs: 10 x 8 x 128 = 10,240 tokens
     assert read("unused_subst.sh").tokens == 10_240
+
+
+def test_unpriced_arguments_are_refused_and_vocab_conflicts_named(tmp_path: Path) -> None:
+    script = tmp_path / "hybrid.sh"
+    script.write_text("torchrun pretrain_mamba.py --num-layers 4 --hidden-size 256 --num-attention-heads 4 \\\n"
+                      "  --hybrid-override-pattern M-M* --seq-length 128 --vocab-size 1000 \\\n"
+                      "  --global-batch-size 8 --train-iters 10\n")
+    with pytest.raises(ConfigError) as err:
+        read_training_config(script)
+    assert "--hybrid-override-pattern" in err.value.message and err.value.line == 2
+    with pytest.raises(ConfigError) as err:
+        read("example", vocab=128000)
+    # --vocab-size 128256 is on line 30 of the example
+    assert "128256" in err.value.message and "128000" in err.value.message and err.value.line == 30

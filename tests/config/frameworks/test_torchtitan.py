@@ -140,3 +140,9 @@ def test_mla_architecture_validation() -> None:
     with pytest.raises(ValueError, match="no kv_heads"):
         Architecture(layers=1, d_model=8, heads=2, kv_heads=1, vocab=10, kv_lora_rank=4, head_dim=2,
                      qk_rope_head_dim=1, v_head_dim=2)
+
+
+def test_vocab_option_conflicting_with_the_flavor() -> None:
+    with pytest.raises(ConfigError) as err:
+        read("example", devices=64, vocab=32000)
+    assert "128256" in err.value.message and err.value.line == 12
