@@ -59,7 +59,7 @@ class _Args:
         self.opts: dict[str, _Opt] = {}
         self.repeated: list[str] = []
         words = command.each_word()
-        start = _entry_index(words)
+        start = _entry_index(command.written())
         current: _Opt | None = None
         for word in words[start + 1:]:
             if isinstance(word, ConfigError):
@@ -117,23 +117,20 @@ class _Args:
         return number, arg.line
 
 
-def _entry_index(words: list[list[Arg] | ConfigError]) -> int:
-    for k, word in enumerate(words):
-        if not isinstance(word, ConfigError) and any(_ENTRY.search(a.text) for a in word):
-            return k
-    for k, word in enumerate(words):
-        if not isinstance(word, ConfigError) and any(a.text.endswith(".py") for a in word):
-            return k
+def _entry_index(written: list[str]) -> int:
+    """The word that names the training program (``${MEGATRON}/pretrain_gpt.py`` need not expand)."""
+    for test in (_ENTRY.search, lambda w: w.endswith(".py")):
+        for k, word in enumerate(written):
+            if test(word):
+                return k
     return -1
 
 
 def _is_training(command: Command) -> bool:
-    for word in command.each_word():
-        if isinstance(word, ConfigError):
-            continue
-        if any(_ENTRY.search(a.text) or a.text == "--num-layers" for a in word):
-            return True
-    return False
+    if any(_ENTRY.search(w) for w in command.written()):
+        return True
+    return any(not isinstance(word, ConfigError) and any(a.text == "--num-layers" for a in word)
+               for word in command.each_word())
 
 
 class MegatronReader:

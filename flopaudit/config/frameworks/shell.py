@@ -382,6 +382,14 @@ class Command:
         env = _Env(dict(self.scope), self.path)
         return [a for word in self.words for a in env.fields(word)]
 
+    def written(self) -> list[str]:
+        """Each word as written, expansions left as ``${...}`` (to recognise words that cannot be expanded)."""
+        def text(seg: _Seg) -> str:
+            if isinstance(seg, _Lit):
+                return seg.text
+            return seg.text if isinstance(seg, _Sub) else "${" + seg.expr + "}"
+        return ["".join(text(seg) for seg in word.segs) for word in self.words]
+
     def each_word(self) -> list[list[Arg] | ConfigError]:
         """Each word's expansion, or the error that stops it (raised only where a reader needs the word)."""
         env = _Env(dict(self.scope), self.path)

@@ -193,3 +193,10 @@ def test_unpriced_arguments_are_refused_and_vocab_conflicts_named(tmp_path: Path
         read("example", vocab=128000)
     # --vocab-size 128256 is on line 30 of the example
     assert "128256" in err.value.message and "128000" in err.value.message and err.value.line == 30
+
+
+def test_program_path_from_an_argument() -> None:
+    # python "${MEGATRON}/pretrain_gpt.py" with MEGATRON=$1: the program is recognised by its name, and
+    # --save "$2" is not needed for the count. 10 x 8 x 128 = 10,240 tokens
+    run = read("entry_from_argument.sh")
+    assert run.tokens == 10_240 and run.line_of("layers") == 4
