@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flopaudit.config.frameworks.base import refused
+from flopaudit.config.frameworks.shell_scan import (ASSIGN, NAME, ArrayAssign, Lit, Param, Scanner, Seg, Statement, Sub,
+                                                     Word, merge)
 from flopaudit.errors import ConfigError
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?=)")
 _PARAM = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(?:\[([^\]]*)\])?")
 _CONTROL = {"if", "then", "elif", "else", "fi", "for", "while", "until", "do", "done", "case", "esac",
             "select", "function", "{", "}", "[[", "]]"}
@@ -43,300 +43,6 @@ class Arg:
     line: int
 
 
-# --- scanned words ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Lit:
-    text: str
-    lines: tuple[int, ...]  # one per character
-    quoted: bool
-
-
-@dataclass(frozen=True)
-class _Param:
-    expr: str  # NAME, or the text inside ${...}
-    line: int
-    quoted: bool
-    braced: bool
-
-
-@dataclass(frozen=True)
-class _Sub:
-    kind: str  # "command substitution" or "arithmetic expansion"
-    text: str
-    line: int
-
-
-_Seg = _Lit | _Param | _Sub
-
-
-@dataclass(frozen=True)
-class _Word:
-    segs: tuple[_Seg, ...]
-    line: int
-
-    def literal(self) -> str | None:
-        """The word's text when it is one unquoted literal (a command name, a keyword)."""
-        if len(self.segs) == 1 and isinstance(self.segs[0], _Lit) and not self.segs[0].quoted:
-            return self.segs[0].text
-        return None
-
-
-@dataclass(frozen=True)
-class _Array:
-    name: str
-    append: bool
-    elements: tuple[_Word, ...]
-    line: int
-
-
-@dataclass
-class _Stmt:
-    items: list[_Word | _Array]
-    line: int
-    conditional: bool  # follows && or ||
-
-
-class _Scanner:
-    """Characters to statements of words; every character keeps its line."""
-
-    def __init__(self, text: str, path: Path, line: int = 1) -> None:
-        self.s, self.path, self.i, self.line = text, path, 0, line
-
-    def _peek(self, k: int = 0) -> str:
-        j = self.i + k
-        return self.s[j] if j < len(self.s) else ""
-
-    def _next(self) -> str:
-        ch = self.s[self.i]
-        self.i += 1
-        if ch == "\n":
-            self.line += 1
-        return ch
-
-    def _error(self, message: str, line: int | None = None) -> ConfigError:
-        return ConfigError(message, file=self.path, line=line or self.line)
-
-    # statements
-    def statements(self) -> list[_Stmt]:
-        out: list[_Stmt] = []
-        items: list[_Word | _Array] = []
-        start, conditional, next_conditional = self.line, False, False
-
-        def end() -> None:
-            nonlocal items, conditional
-            if items:
-                out.append(_Stmt(items, start, conditional))
-            items, conditional = [], next_conditional
-
-        while self.i < len(self.s):
-            c = self._peek()
-            if c == "\\" and self._peek(1) == "\n":
-                self._next(), self._next()
-            elif c in " \t\r":
-                self._next()
-            elif c == "#":
-                while self.i < len(self.s) and self._peek() != "\n":
-                    self._next()
-            elif c in "\n;":
-                next_conditional = False
-                self._next()
-                end()
-            elif c in "&|":
-                op = self._next()
-                if self._peek() == op:
-                    op += self._next()
-                next_conditional = op in ("&&", "||")
-                end()
-            elif c in "<>":
-                self._redirect()
-            elif c in "()":
-                raise refused("a subshell, function definition or array outside an assignment", self.path,
-                              self.line)
-            else:
-                if not items:
-                    start = self.line
-                items.append(self._word_or_array())
-        end()
-        return out
-
-    def _redirect(self) -> None:
-        line = self.line
-        op = self._next()
-        if op == "<" and self._peek() == "<":
-            raise refused("a here-document (<<)", self.path, line)
-        while self._peek() in (">", "&", "|"):
-            self._next()
-        while self._peek() in (" ", "\t"):
-            self._next()
-        if self._peek() and self._peek() not in "\n;&|":
-            self._word()  # the redirection's target: not a word of the command
-
-    def _word_or_array(self) -> _Word | _Array:
-        word = self._word()
-        text = word.literal()
-        if text is not None and self._peek() == "(" and (m := _ASSIGN.fullmatch(text)):
-            self._next()
-            return _Array(m.group(1), m.group(2) == "+=", tuple(self._array_elements(word.line)), word.line)
-        if (len(word.segs) == 1 and isinstance(word.segs[0], _Lit) and word.segs[0].text.isdigit()
-                and self._peek() in ("<", ">")):
-            self._redirect()  # 2>&1: the digits name a file descriptor
-            return _Word((), word.line)
-        return word
-
-    def _array_elements(self, line: int) -> list[_Word]:
-        elements: list[_Word] = []
-        while True:
-            c = self._peek()
-            if not c:
-                raise self._error("array assignment is not closed with ')'", line)
-            if c == "\\" and self._peek(1) == "\n":
-                self._next(), self._next()
-            elif c in " \t\r\n":
-                self._next()
-            elif c == "#":
-                while self._peek() and self._peek() != "\n":
-                    self._next()
-            elif c == ")":
-                self._next()
-                return elements
-            elif c in "(;&|<>":
-                raise self._error(f"unexpected '{c}' inside an array assignment")
-            else:
-                elements.append(self._word())
-
-    # words
-    def _word(self) -> _Word:
-        segs: list[_Seg] = []
-        line = self.line
-        while self.i < len(self.s):
-            c = self._peek()
-            if c in " \t\r\n;&|<>()":
-                break
-            if c == "\\":
-                self._next()
-                if self._peek() == "\n":
-                    self._next()
-                elif self._peek():
-                    at = self.line
-                    segs.append(_Lit(self._next(), (at,), True))
-            elif c == "'":
-                segs.append(self._single())
-            elif c == '"':
-                self._double(segs)
-            elif c == "$":
-                segs.append(self._dollar(quoted=False))
-            elif c == "`":
-                segs.append(self._backtick())
-            else:
-                at = self.line
-                segs.append(_Lit(self._next(), (at,), False))
-        return _Word(tuple(_merge(segs)), line)
-
-    def _single(self) -> _Lit:
-        start = self.line
-        self._next()
-        chars: list[str] = []
-        lines: list[int] = []
-        while self._peek() != "'":
-            if not self._peek():
-                raise self._error("unterminated single quote", start)
-            lines.append(self.line)
-            chars.append(self._next())
-        self._next()
-        return _Lit("".join(chars), tuple(lines), True)
-
-    def _double(self, segs: list[_Seg]) -> None:
-        start = self.line
-        self._next()
-        segs.append(_Lit("", (), True))  # "" is a word even when empty
-        while self._peek() != '"':
-            c = self._peek()
-            if not c:
-                raise self._error("unterminated double quote", start)
-            if c == "\\" and self._peek(1) in ('"', "\\", "$", "`", "\n"):
-                self._next()
-                if self._peek() == "\n":
-                    self._next()
-                    continue
-                at = self.line
-                segs.append(_Lit(self._next(), (at,), True))
-            elif c == "$":
-                segs.append(self._dollar(quoted=True))
-            elif c == "`":
-                segs.append(self._backtick())
-            else:
-                at = self.line
-                segs.append(_Lit(self._next(), (at,), True))
-        self._next()
-
-    def _dollar(self, *, quoted: bool) -> _Seg:
-        line = self.line
-        self._next()
-        c = self._peek()
-        if c == "(":
-            arithmetic = self._peek(1) == "("
-            text = self._balanced("(", ")")
-            kind = "arithmetic expansion" if arithmetic else "command substitution"
-            return _Sub(kind, f"${text}", line)
-        if c == "{":
-            return _Param(self._balanced("{", "}")[1:-1], line, quoted, True)
-        if c == "'":
-            lit = self._single()
-            return _Lit(lit.text, lit.lines, True)
-        m = _NAME.match(self.s, self.i)
-        if m:
-            for _ in m.group(0):
-                self._next()
-            return _Param(m.group(0), line, quoted, False)
-        if c and (c.isdigit() or c in "@*#?$!-"):
-            return _Param(self._next(), line, quoted, False)
-        return _Lit("$", (line,), quoted)
-
-    def _balanced(self, open_: str, close: str) -> str:
-        start = self.line
-        depth, out, quote = 0, [], ""
-        while True:
-            c = self._peek()
-            if not c:
-                raise self._error(f"unterminated '{open_}'", start)
-            out.append(self._next())
-            if quote:
-                if c == quote:
-                    quote = ""
-            elif c in "'\"":
-                quote = c
-            elif c == open_:
-                depth += 1
-            elif c == close:
-                depth -= 1
-                if depth == 0:
-                    return "".join(out)
-
-    def _backtick(self) -> _Sub:
-        start = self.line
-        self._next()
-        out = []
-        while self._peek() != "`":
-            if not self._peek():
-                raise self._error("unterminated backtick", start)
-            out.append(self._next())
-        self._next()
-        return _Sub("command substitution", "`" + "".join(out) + "`", start)
-
-
-def _merge(segs: list[_Seg]) -> list[_Seg]:
-    """Adjacent literal characters of the same quoting as one literal."""
-    out: list[_Seg] = []
-    for seg in segs:
-        last = out[-1] if out else None
-        if isinstance(seg, _Lit) and isinstance(last, _Lit) and last.quoted == seg.quoted:
-            out[-1] = _Lit(last.text + seg.text, last.lines + seg.lines, seg.quoted)
-        else:
-            out.append(seg)
-    return out
-
-
-# --- values -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Text:
     """A string with the line of each character."""
@@ -372,7 +78,7 @@ _BREAK = None  # between the elements of an "${ARR[@]}" expansion
 class Command:
     """A command line of the script: its words, expanded on demand with the variables of that moment."""
 
-    words: list[_Word]
+    words: list[Word]
     line: int
     scope: dict[str, _Value]
     path: Path
@@ -384,10 +90,10 @@ class Command:
 
     def written(self) -> list[str]:
         """Each word as written, expansions left as ``${...}`` (to recognise words that cannot be expanded)."""
-        def text(seg: _Seg) -> str:
-            if isinstance(seg, _Lit):
+        def text(seg: Seg) -> str:
+            if isinstance(seg, Lit):
                 return seg.text
-            return seg.text if isinstance(seg, _Sub) else "${" + seg.expr + "}"
+            return seg.text if isinstance(seg, Sub) else "${" + seg.expr + "}"
         return ["".join(text(seg) for seg in word.segs) for word in self.words]
 
     def each_word(self) -> list[list[Arg] | ConfigError]:
@@ -417,13 +123,13 @@ class _Env:
     def __init__(self, variables: dict[str, _Value], path: Path) -> None:
         self.vars, self.path = variables, path
 
-    def fields(self, word: _Word) -> list[Arg]:
+    def fields(self, word: Word) -> list[Arg]:
         """The words ``word`` expands to (bash word splitting of unquoted expansions)."""
         pieces = self._pieces(word)
         out: list[Arg] = []
         chars: list[str] = []
         lines: list[int] = []
-        keep = any(isinstance(s, _Lit) and s.quoted for s in word.segs)
+        keep = any(isinstance(s, Lit) and s.quoted for s in word.segs)
 
         def emit() -> None:
             if chars or keep:
@@ -445,28 +151,28 @@ class _Env:
             emit()
         return out
 
-    def joined(self, segs: tuple[_Seg, ...], line: int) -> _Text:
+    def joined(self, segs: tuple[Seg, ...], line: int) -> _Text:
         """An assignment's value: one string, no word splitting."""
         text, lines = "", ()  # type: ignore[var-annotated]
-        for piece in self._pieces(_Word(segs, line)):
+        for piece in self._pieces(Word(segs, line)):
             if piece is _BREAK:
                 text, lines = text + " ", lines + (line,)
             else:
                 text, lines = text + piece.text, lines + piece.lines
         return _Text(text, lines)
 
-    def _pieces(self, word: _Word) -> list[_Piece | None]:
+    def _pieces(self, word: Word) -> list[_Piece | None]:
         out: list[_Piece | None] = []
         for seg in word.segs:
-            if isinstance(seg, _Lit):
+            if isinstance(seg, Lit):
                 out.append(_Piece(seg.text, seg.lines, False))
-            elif isinstance(seg, _Sub):
+            elif isinstance(seg, Sub):
                 raise refused(f"{seg.kind} {seg.text}", self.path, seg.line)
             else:
                 out.extend(self._param(seg))
         return out
 
-    def _param(self, p: _Param) -> list[_Piece | None]:
+    def _param(self, p: Param) -> list[_Piece | None]:
         expr = p.expr
         if p.braced and expr.startswith("#"):
             raise refused(f"length expansion ${{{expr}}}", self.path, p.line)
@@ -519,16 +225,16 @@ class _Env:
             raise ConfigError(f"array index [{index}] is not read statically", file=self.path)
         return [value[k]] if k < len(value) else None
 
-    def _sub_word(self, text: str, p: _Param) -> _Word:
-        scanner = _Scanner(f'"{text}"' if p.quoted else text, self.path, p.line)
+    def _sub_word(self, text: str, p: Param) -> Word:
+        scanner = Scanner(f'"{text}"' if p.quoted else text, self.path, p.line)
         if p.quoted:
-            segs: list[_Seg] = []
-            scanner._double(segs)
-            return _Word(tuple(_merge(segs)), p.line)
-        return scanner._word()
+            segs: list[Seg] = []
+            scanner.double_quoted(segs)
+            return Word(tuple(merge(segs)), p.line)
+        return scanner.word()
 
     def _unassigned(self, name: str, line: int) -> ConfigError:
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             return ConfigError(f"${name} is given when the script is run, not in the file", file=self.path,
                                line=line, hint="write the value into the script, or use ${1:-value}")
         return ConfigError(f"variable {name} is used but never assigned in {self.path.name}", file=self.path,
@@ -540,17 +246,17 @@ def read_script(path: Path, text: str) -> ShellScript:
     """Follow ``text`` top to bottom: assignments update the variables, every other line is a command."""
     script = ShellScript(path)
     env = _Env(script.variables, path)
-    for stmt in _Scanner(text, path).statements():
+    for stmt in Scanner(text, path).statements():
         _run(stmt, env, script)
     return script
 
 
-def _run(stmt: _Stmt, env: _Env, script: ShellScript) -> None:
-    items = [i for i in stmt.items if not (isinstance(i, _Word) and not i.segs)]
+def _run(stmt: Statement, env: _Env, script: ShellScript) -> None:
+    items = [i for i in stmt.items if not (isinstance(i, Word) and not i.segs)]
     if not items:
         return
     first = items[0]
-    head = first.literal() if isinstance(first, _Word) else None
+    head = first.literal() if isinstance(first, Word) else None
     if head in ("source", "."):
         raise refused(f"'{head}' of another file", script.path, first.line)
     if head == "eval":
@@ -560,36 +266,36 @@ def _run(stmt: _Stmt, env: _Env, script: ShellScript) -> None:
                       first.line)
     if head == "unset":
         for word in items[1:]:
-            name = word.literal() if isinstance(word, _Word) else None
+            name = word.literal() if isinstance(word, Word) else None
             if name and not name.startswith("-"):
                 script.variables.pop(name, None)
         return
     if head in _DECLARE:
-        items = [i for i in items[1:] if not (isinstance(i, _Word) and (i.literal() or "").startswith("-"))]
+        items = [i for i in items[1:] if not (isinstance(i, Word) and (i.literal() or "").startswith("-"))]
         for item in items:
-            if isinstance(item, _Array) or _assignment(item):
+            if isinstance(item, ArrayAssign) or _assignment(item):
                 _assign(item, env, stmt.conditional)
         return
-    if all(isinstance(i, _Array) or _assignment(i) for i in items):
+    if all(isinstance(i, ArrayAssign) or _assignment(i) for i in items):
         for item in items:
             _assign(item, env, stmt.conditional)
         return
-    words = [i for i in items if isinstance(i, _Word)]
+    words = [i for i in items if isinstance(i, Word)]
     while words and _assignment(words[0]):
         words.pop(0)  # VAR=value before a command is that command's environment only
-    if any(isinstance(i, _Array) for i in items):
+    if any(isinstance(i, ArrayAssign) for i in items):
         raise ConfigError("array assignment inside a command", file=script.path, line=stmt.line)
     script.commands.append(Command(words, stmt.line, dict(script.variables), script.path))
 
 
-def _assignment(word: _Word | _Array) -> re.Match[str] | None:
-    if not isinstance(word, _Word) or not word.segs or not isinstance(word.segs[0], _Lit) or word.segs[0].quoted:
+def _assignment(word: Word | ArrayAssign) -> re.Match[str] | None:
+    if not isinstance(word, Word) or not word.segs or not isinstance(word.segs[0], Lit) or word.segs[0].quoted:
         return None
-    return _ASSIGN.match(word.segs[0].text)
+    return ASSIGN.match(word.segs[0].text)
 
 
-def _assign(item: _Word | _Array, env: _Env, conditional: bool) -> None:
-    if isinstance(item, _Array):
+def _assign(item: Word | ArrayAssign, env: _Env, conditional: bool) -> None:
+    if isinstance(item, ArrayAssign):
         name, append, line = item.name, item.append, item.line
     else:
         m = _assignment(item)
@@ -601,27 +307,27 @@ def _assign(item: _Word | _Array, env: _Env, conditional: bool) -> None:
                                              hint="flopaudit does not evaluate conditions; assign it plainly"))
         return
     try:
-        if isinstance(item, _Array):
+        if isinstance(item, ArrayAssign):
             value: list[_Text] = [t for e in item.elements for t in _fields_with_lines(env, e)]
         else:
             first = item.segs[0]
-            assert isinstance(first, _Lit)
+            assert isinstance(first, Lit)
             k = m.end()  # type: ignore[union-attr]
-            rest = (_Lit(first.text[k:], first.lines[k:], False),) + item.segs[1:]
+            rest = (Lit(first.text[k:], first.lines[k:], False),) + item.segs[1:]
             value = [env.joined(rest, line)]
     except ConfigError as exc:
         env.vars[name] = _Poison(exc)
         return
     old = env.vars.get(name)
     if append and isinstance(old, list):
-        if isinstance(item, _Array):
+        if isinstance(item, ArrayAssign):
             value = old + value
         else:
             value = [_Text(old[0].text + value[0].text, old[0].lines + value[0].lines)] + old[1:]
     env.vars[name] = value
 
 
-def _fields_with_lines(env: _Env, word: _Word) -> list[_Text]:
+def _fields_with_lines(env: _Env, word: Word) -> list[_Text]:
     """Like ``_Env.fields`` but keeping each character's line (array elements keep their own lines)."""
     texts: list[_Text] = []
     for arg in env.fields(word):
