@@ -112,6 +112,11 @@ class _Reading:
         if seq < 1 or steps < 1:
             raise ConfigError("[training] seq_len and steps must be positive", file=self.path,
                               line=self.line("training", "seq_len" if seq < 1 else "steps"))
+        if flavor.max_priced_seq_len is not None and seq > flavor.max_priced_seq_len:
+            raise ConfigError(f"{flavor.model} {flavor.flavor} attends within {flavor.max_priced_seq_len}-token "
+                              f"blocks in its RoPE layers; seq_len {seq} is longer and that attention is not "
+                              "priced by flopaudit's formula", file=self.path, line=self.line("training", "seq_len"),
+                              hint="give the run in a flopaudit config (with counting: {attention: window})")
         gbs = self.global_batch()
         tokens = steps * gbs * seq
         self.values["tokens"] = Value(tokens, None, "steps x global batch x seq_len")

@@ -20,6 +20,16 @@ def compute_ffn_hidden_dim(dim: int, multiple_of: int, ffn_dim_multiplier: float
     return multiple_of * ((hidden + multiple_of - 1) // multiple_of)
 
 
+def compute_moe_hidden_dim(dim: int, multiple_of: int, ffn_dim_multiplier: float | None, top_k: int,
+                           num_shared_experts: int) -> int:
+    """torchtitan's Llama 4 expert width: int(2 * 4 * dim / 3), x multiplier, / (top_k + shared) (floored), rounded up to multiple_of."""
+    hidden = int(2 * 4 * dim / 3)
+    if ffn_dim_multiplier is not None:
+        hidden = int(ffn_dim_multiplier * hidden)
+    hidden = int(hidden / (top_k + num_shared_experts))
+    return hidden + (-hidden % multiple_of)
+
+
 @dataclass(frozen=True)
 class Flavor:
     """One torchtitan flavor: its architecture (flopaudit keywords) and the file it comes from."""
@@ -29,6 +39,7 @@ class Flavor:
     architecture: dict[str, Any]
     source: str
     notes: tuple[str, ...] = ()
+    max_priced_seq_len: int | None = None  # longer sequences use attention this table does not describe
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,9 +62,9 @@ def resolve(model: str, flavor: str) -> Flavor:
     """The flavor's architecture; KeyError for an unknown model or flavor."""
     entry = _table()[model]
     raw = {str(k): v for k, v in entry["flavors"].items()}[flavor]
-    convert = {"llama3": _llama3, "deepseek_v3": _deepseek_v3, "qwen3": _qwen3}[model]
+    convert = {"llama3": _llama3, "llama4": _llama4, "deepseek_v3": _deepseek_v3, "qwen3": _qwen3}[model]
     arch, notes = convert(raw)
-    return Flavor(model, flavor, arch, entry["source"], tuple(notes))
+    return Flavor(model, flavor, arch, entry["source"], tuple(notes), entry.get("max_priced_seq_len"))
 
 
 def _llama3(r: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -62,6 +73,20 @@ def _llama3(r: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             "d_ff": d_ff, "ffn": "gated", "vocab": r["vocab_size"], "tied_embeddings": False}, [
         f"FFN width {d_ff} = compute_ffn_hidden_dim({r['dim']}, multiple_of={r['multiple_of']}, "
         f"ffn_dim_multiplier={r.get('ffn_dim_multiplier')})"]
+
+
+def _llama4(r: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    d_ff = compute_ffn_hidden_dim(r["dim"], r["multiple_of"], r["ffn_dim_multiplier"])
+    expert = compute_moe_hidden_dim(r["dim"], r["multiple_of"], r["ffn_dim_multiplier"], r["top_k"],
+                                    r["num_shared_experts"])
+    moe_layers = r["n_layers"] // r["interleave_moe_layer_step"]  # (i + 1) % step == 0
+    return {"layers": r["n_layers"], "d_model": r["dim"], "heads": r["n_heads"], "kv_heads": r["n_kv_heads"],
+            "d_ff": d_ff, "ffn": "gated", "vocab": r["vocab_size"], "tied_embeddings": False,
+            "experts": r["num_experts"], "experts_per_token": r["top_k"],
+            "shared_experts": r["num_shared_experts"], "expert_d_ff": expert,
+            "dense_layers": r["n_layers"] - moe_layers}, [
+        f"expert width {expert} = compute_moe_hidden_dim; {r['n_layers'] - moe_layers} dense layers interleaved "
+        "with the MoE layers (counted as leading: the order does not change the count)"]
 
 
 def _deepseek_v3(r: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -9,7 +9,7 @@ import pytest
 from flopaudit.config.frameworks import detect_format, read_training_config
 from flopaudit.config.frameworks.base import ReadOptions, TrainingRun
 from flopaudit.config.frameworks.torchtitan import key_lines
-from flopaudit.config.frameworks.torchtitan_flavors import compute_ffn_hidden_dim, resolve
+from flopaudit.config.frameworks.torchtitan_flavors import compute_ffn_hidden_dim, compute_moe_hidden_dim, resolve
 from flopaudit.config.models import Architecture
 from flopaudit.errors import ConfigError
 from flopaudit.estimate import formulas as f
@@ -146,3 +146,30 @@ def test_vocab_option_conflicting_with_the_flavor() -> None:
     with pytest.raises(ConfigError) as err:
         read("example", devices=64, vocab=32000)
     assert "128256" in err.value.message and err.value.line == 12
+
+
+def test_llama4_flavors() -> None:
+    # int(2*4*5120/3) = 13653; int(1.2 x 13653) = 16383; int(16383 / (1 + 1)) = 8191; up to 2048s: 8192
+    assert compute_moe_hidden_dim(5120, 2048, 1.2, 1, 1) == 8192
+    scout = Architecture(**resolve("llama4", "17bx16e").architecture)
+    # 48 MoE layers: attention 5120*5120*2 + 2*5120*1024 = 62,914,560; router 5120*16 = 81,920;
+    # 16 routed + 1 shared experts x 3*5120*8192 = 17 x 125,829,120; per layer 2,202,091,520 (x 48 =
+    # 105,700,392,960); embeddings 2*202048*5120 = 2,068,971,520; norms 48*2*5120 + 5120 = 496,640
+    # -> 107,769,861,120 (Meta's 109B counts the vision encoder too)
+    assert arch_parameters(scout, active=False, norms=True) == 107_769_861_120
+    # active: 48 x (62,914,560 + 81,920 + 2 x 125,829,120) + 2,068,971,520 + 496,640 = 17,172,894,720 (17B)
+    assert arch_parameters(scout, active=True, norms=True) == 17_172_894_720
+    maverick = Architecture(**resolve("llama4", "17bx128e").architecture)
+    # step 2: 24 dense layers of 3*5120*16384 = 251,658,240 and 24 MoE layers of 5120*128 = 655,360 +
+    # 129 x 125,829,120 = 16,232,611,840: 48 x 62,914,560 + 24 x 251,658,240 + 24 x 16,232,611,840
+    # + 2,068,971,520 + 496,640 = 400,711,848,960 (Meta: 400B)
+    assert arch_parameters(maverick, active=False, norms=True) == 400_711_848_960
+
+
+def test_llama4_longer_than_its_attention_blocks_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "scout.toml"
+    config.write_text('[model]\nname = "llama4"\nflavor = "17bx16e"\n\n[training]\nlocal_batch_size = 1\n'
+                      'seq_len = 16384\nsteps = 10\n')
+    with pytest.raises(ConfigError) as err:
+        read_training_config(config, options=ReadOptions(devices=8))
+    assert "8192-token blocks" in err.value.message and err.value.line == 7
