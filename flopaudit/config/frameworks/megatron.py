@@ -103,7 +103,7 @@ class _Args:
             raise value
         return value
 
-    def int(self, name: str) -> tuple[int, int] | None:
+    def integer(self, name: str) -> tuple[int, int] | None:
         """(value, line of the value) or None when absent."""
         arg = self.text(name)
         if arg is None:
@@ -172,7 +172,7 @@ class _Reading:
         return value
 
     def arg(self, key: str, name: str, *, required: bool = False) -> int | None:
-        found = self.a.int(name)
+        found = self.a.integer(name)
         if found is None:
             if required:
                 raise ConfigError(f"the training command has no {name}", file=self.path, line=self.command_line,
@@ -365,8 +365,8 @@ class _Reading:
             self.notes.append("learned absolute position embeddings (Megatron default) are not in the count")
 
     def framework_flop(self, arch: dict[str, Any], seq: int, gbs: int, steps: int) -> FrameworkFlop:
-        divisible = self.a.int("--make-vocab-size-divisible-by")
-        tp = self.a.int("--tensor-model-parallel-size")
+        divisible = self.a.integer("--make-vocab-size-divisible-by")
+        tp = self.a.integer("--tensor-model-parallel-size")
         padded = mflop.padded_vocab(arch["vocab"], divisible[0] if divisible else 128, tp[0] if tp else 1)
         if padded != arch["vocab"]:
             self.notes.append(f"Megatron pads the vocabulary {arch['vocab']:,} to {padded:,} (divisible by "

@@ -88,7 +88,7 @@ class _Reading:
             raise ConfigError(f"[{section}] must be a table", file=self.path, line=self.line(section))
         return table.get(key)
 
-    def int(self, section: str, key: str, name: str, *, required: bool = False,
+    def integer(self, section: str, key: str, name: str, *, required: bool = False,
             default: int | None = None) -> int | None:
         value = self.get(section, key)
         if value is None:
@@ -106,8 +106,8 @@ class _Reading:
 
     def run(self) -> TrainingRun:
         flavor = self.flavor()
-        seq = self.int("training", "seq_len", "sequence_length", required=True)
-        steps = self.int("training", "steps", "steps", required=True)
+        seq = self.integer("training", "seq_len", "sequence_length", required=True)
+        steps = self.integer("training", "steps", "steps", required=True)
         assert seq is not None and steps is not None
         if seq < 1 or steps < 1:
             raise ConfigError("[training] seq_len and steps must be positive", file=self.path,
@@ -156,7 +156,7 @@ class _Reading:
     def global_batch(self) -> int:
         explicit = self.get("training", "global_batch_size")
         if explicit is not None and explicit != -1:
-            gbs = self.int("training", "global_batch_size", "global_batch")
+            gbs = self.integer("training", "global_batch_size", "global_batch")
             assert gbs is not None
             if gbs < 1:
                 raise ConfigError("[training] global_batch_size must be positive (or -1)", file=self.path,
@@ -165,7 +165,7 @@ class _Reading:
                 self.data_parallel()  # the degrees must fit the devices even when the batch is given
             return gbs
         key = "local_batch_size" if self.get("training", "local_batch_size") is not None else "batch_size"
-        local = self.int("training", key, "local_batch", required=False)
+        local = self.integer("training", key, "local_batch", required=False)
         if local is None:
             raise ConfigError(f"[training] local_batch_size is not in {self.path.name}", file=self.path,
                               line=self.line("training"), hint="add local_batch_size = N (or global_batch_size) "
@@ -178,7 +178,7 @@ class _Reading:
     def data_parallel(self) -> int:
         degrees = {}
         for key, default in _DEGREES:
-            value = self.int("parallelism", key, key, default=default)
+            value = self.integer("parallelism", key, key, default=default)
             assert value is not None
             if value == 0 or value < -1 or (value == -1 and key != "data_parallel_shard_degree"):
                 raise ConfigError(f"[parallelism] {key} = {value} (torchtitan allows -1 only for "
