@@ -162,7 +162,12 @@ class _Reading:
                 raise ConfigError("[training] global_batch_size must be positive (or -1)", file=self.path,
                                   line=self.line("training", "global_batch_size"))
             if self.options.devices is not None or self.get("parallelism", "data_parallel_shard_degree") not in (None, -1):
-                self.data_parallel()  # the degrees must fit the devices even when the batch is given
+                dp = self.data_parallel()  # the degrees must fit the devices even when the batch is given
+                local = self.get("training", "local_batch_size") or self.get("training", "batch_size")
+                if isinstance(local, int) and gbs % (local * dp):
+                    raise ConfigError(f"global_batch_size {gbs} is not a multiple of the local batch x data-parallel "
+                                      f"degree ({local} x {dp}); torchtitan asserts it is", file=self.path,
+                                      line=self.line("training", "global_batch_size"))
             return gbs
         key = "local_batch_size" if self.get("training", "local_batch_size") is not None else "batch_size"
         local = self.integer("training", key, "local_batch", required=False)

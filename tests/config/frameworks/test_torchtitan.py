@@ -173,3 +173,15 @@ def test_llama4_longer_than_its_attention_blocks_is_refused(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as err:
         read_training_config(config, options=ReadOptions(devices=8))
     assert "8192-token blocks" in err.value.message and err.value.line == 7
+
+
+def test_global_batch_must_be_a_multiple_of_local_times_dp(tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text('[model]\nname = "llama3"\nflavor = "8B"\n\n[training]\nlocal_batch_size = 3\n'
+                      'global_batch_size = 100\nseq_len = 8192\nsteps = 10\n')
+    # 8 devices: dp 8, 3 x 8 = 24 does not divide 100 (line 7)
+    with pytest.raises(ConfigError) as err:
+        read_training_config(config, options=ReadOptions(devices=8))
+    assert "3 x 8" in err.value.message and err.value.line == 7
+    # without the device count the batch is still known: 10 x 100 x 8192 = 8,192,000 tokens
+    assert read_training_config(config).tokens == 8_192_000
