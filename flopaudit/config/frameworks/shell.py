@@ -153,13 +153,16 @@ class _Env:
 
     def joined(self, segs: tuple[Seg, ...], line: int) -> _Text:
         """An assignment's value: one string, no word splitting."""
-        text, lines = "", ()  # type: ignore[var-annotated]
+        text: list[str] = []
+        lines: list[int] = []
         for piece in self._pieces(Word(segs, line)):
-            if piece is _BREAK:
-                text, lines = text + " ", lines + (line,)
+            if piece is None:  # _BREAK: array elements joined by a space
+                text.append(" ")
+                lines.append(line)
             else:
-                text, lines = text + piece.text, lines + piece.lines
-        return _Text(text, lines)
+                text.append(piece.text)
+                lines.extend(piece.lines)
+        return _Text("".join(text), tuple(lines))
 
     def _pieces(self, word: Word) -> list[_Piece | None]:
         out: list[_Piece | None] = []
@@ -192,7 +195,7 @@ class _Env:
             raise value.error
         elements = None if value is None or isinstance(value, _Poison) else self._select(value, index)
         unset = elements is None
-        empty = unset or all(not e.text for e in elements)  # type: ignore[union-attr]
+        empty = elements is None or all(not e.text for e in elements)
         if op in ("-", ":-", "=", ":="):
             if unset or (op.startswith(":") and empty):
                 default = self._sub_word(arg, p)
@@ -295,10 +298,10 @@ def _assignment(word: Word | ArrayAssign) -> re.Match[str] | None:
 
 
 def _assign(item: Word | ArrayAssign, env: _Env, conditional: bool) -> None:
+    m = None if isinstance(item, ArrayAssign) else _assignment(item)
     if isinstance(item, ArrayAssign):
         name, append, line = item.name, item.append, item.line
     else:
-        m = _assignment(item)
         assert m is not None
         name, append, line = m.group(1), m.group(2) == "+=", item.line
     if conditional:
@@ -311,8 +314,8 @@ def _assign(item: Word | ArrayAssign, env: _Env, conditional: bool) -> None:
             value: list[_Text] = [t for e in item.elements for t in _fields_with_lines(env, e)]
         else:
             first = item.segs[0]
-            assert isinstance(first, Lit)
-            k = m.end()  # type: ignore[union-attr]
+            assert isinstance(first, Lit) and m is not None
+            k = m.end()
             rest = (Lit(first.text[k:], first.lines[k:], False),) + item.segs[1:]
             value = [env.joined(rest, line)]
     except ConfigError as exc:
