@@ -33,6 +33,9 @@ from flopaudit.estimate.frameworks import megatron as mflop
 _ENTRY = re.compile(r"(^|/)pretrain_\w+\.py$")
 _DETECT = re.compile(r"pretrain_gpt|pretrain_mamba|--num-layers\b")
 _SHELL_SUFFIXES = {".sh", ".bash", ".slurm", ".sbatch", ""}
+# integer arguments for which 0 means "none"; every other one must be positive
+_MAY_BE_ZERO = {"--mtp-num-layers", "--q-lora-rank", "--moe-shared-expert-intermediate-size", "--num-experts",
+                "--train-iters", "--train-samples"}
 # arguments that change the model in ways this reader does not price: refused, never ignored
 _UNPRICED = {
     "--hybrid-override-pattern": "hybrid Mamba layers",
@@ -112,8 +115,9 @@ class _Args:
             number = int(arg.text)
         except ValueError:
             raise ConfigError(f"{name} needs an integer, got '{arg.text}'", file=self.path, line=arg.line) from None
-        if number < 0:
-            raise ConfigError(f"{name} must not be negative, got {number}", file=self.path, line=arg.line)
+        if number < 0 or (number == 0 and name not in _MAY_BE_ZERO):
+            raise ConfigError(f"{name} must be {'at least 0' if name in _MAY_BE_ZERO else 'positive'}, got {number}",
+                              file=self.path, line=arg.line)
         return number, arg.line
 
 

@@ -175,6 +175,8 @@ class _Reading:
             raise ConfigError(f"[training] local_batch_size is not in {self.path.name}", file=self.path,
                               line=self.line("training"), hint="add local_batch_size = N (or global_batch_size) "
                                                                 "under [training]")
+        if local < 1:
+            raise ConfigError(f"[training] {key} must be positive", file=self.path, line=self.line("training", key))
         dp = self.data_parallel()
         gbs = local * dp
         self.values["global_batch"] = Value(gbs, None, f"[training] {key} x data-parallel degree")

@@ -200,3 +200,16 @@ def test_program_path_from_an_argument() -> None:
     # --save "$2" is not needed for the count. 10 x 8 x 128 = 10,240 tokens
     run = read("entry_from_argument.sh")
     assert run.tokens == 10_240 and run.line_of("layers") == 4
+
+
+@pytest.mark.parametrize(("argument", "value"), [("--num-attention-heads", "0"), ("--global-batch-size", "0"),
+                                                 ("--num-layers", "-2"), ("--hidden-size", "4k")])
+def test_impossible_numbers_are_errors_at_their_line(tmp_path: Path, argument: str, value: str) -> None:
+    args = {"--num-layers": "2", "--hidden-size": "256", "--num-attention-heads": "4", "--seq-length": "128",
+            "--vocab-size": "1000", "--global-batch-size": "8", "--train-samples": "80", argument: value}
+    script = tmp_path / "run.sh"
+    script.write_text("torchrun pretrain_gpt.py \\\n" + " \\\n".join(f"  {k} {v}" for k, v in args.items()) + "\n")
+    with pytest.raises(ConfigError) as err:
+        read_training_config(script)
+    # line 1 is the command, then one argument per line in the order of `args`
+    assert argument in err.value.message and err.value.line == 2 + list(args).index(argument)
