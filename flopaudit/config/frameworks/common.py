@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flopaudit.config.frameworks.base import Value
+from flopaudit.config.frameworks.base import ReadOptions, Value
 from flopaudit.config.models import Architecture
 from flopaudit.errors import ConfigError
 from flopaudit.estimate.methods import arch_parameters
@@ -28,3 +28,11 @@ def architecture(kwargs: dict[str, Any], path: Path, values: dict[str, Value]) -
 def parameters(arch: Architecture) -> tuple[int, int]:
     """Total and active parameters with flopaudit's formula, RMSNorm weights included (as published counts)."""
     return int(arch_parameters(arch, active=False, norms=True)), int(arch_parameters(arch, active=True, norms=True))
+
+
+def check_options(options: ReadOptions, path: Path) -> None:
+    """The devices and vocab options are positive counts."""
+    for key in ("devices", "vocab"):
+        value = getattr(options, key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"the {key} option must be a positive integer, got {value!r}", file=path)

@@ -147,6 +147,7 @@ class MegatronReader:
         return path.suffix.lower() in _SHELL_SUFFIXES and bool(_DETECT.search(text))
 
     def read(self, path: Path, text: str, options: ReadOptions) -> TrainingRun:
+        common.check_options(options, path)
         script = read_script(path, text)
         training = [c for c in script.commands if _is_training(c)]
         if not training:

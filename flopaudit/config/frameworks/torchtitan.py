@@ -69,6 +69,7 @@ class TorchtitanReader:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"not valid TOML: {exc}", file=path, line=getattr(exc, "lineno", None)) from None
+        common.check_options(options, path)
         return _Reading(path, data, key_lines(text), options).run()
 
 
@@ -164,7 +165,7 @@ class _Reading:
             if self.options.devices is not None or self.get("parallelism", "data_parallel_shard_degree") not in (None, -1):
                 dp = self.data_parallel()  # the degrees must fit the devices even when the batch is given
                 local = self.get("training", "local_batch_size") or self.get("training", "batch_size")
-                if isinstance(local, int) and gbs % (local * dp):
+                if isinstance(local, int) and local > 0 and gbs % (local * dp):
                     raise ConfigError(f"global_batch_size {gbs} is not a multiple of the local batch x data-parallel "
                                       f"degree ({local} x {dp}); torchtitan asserts it is", file=self.path,
                                       line=self.line("training", "global_batch_size"))

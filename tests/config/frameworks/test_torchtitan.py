@@ -185,3 +185,9 @@ def test_global_batch_must_be_a_multiple_of_local_times_dp(tmp_path: Path) -> No
     assert "3 x 8" in err.value.message and err.value.line == 7
     # without the device count the batch is still known: 10 x 100 x 8192 = 8,192,000 tokens
     assert read_training_config(config).tokens == 8_192_000
+
+
+@pytest.mark.parametrize("devices", [0, -8])
+def test_device_option_must_be_positive(devices: int) -> None:
+    with pytest.raises(ConfigError, match="devices option must be a positive integer"):
+        read("example", devices=devices)
