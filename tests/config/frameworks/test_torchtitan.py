@@ -191,3 +191,13 @@ def test_global_batch_must_be_a_multiple_of_local_times_dp(tmp_path: Path) -> No
 def test_device_option_must_be_positive(devices: int) -> None:
     with pytest.raises(ConfigError, match="devices option must be a positive integer"):
         read("example", devices=devices)
+
+
+def test_detection(tmp_path: Path) -> None:
+    other_toml = tmp_path / "pyproject.toml"
+    other_toml.write_text('[project]\nname = "x"\n')
+    other_sh = tmp_path / "prepare.sh"
+    other_sh.write_text("python tools/preprocess_data.py --input data.json\n")
+    for path in (other_toml, other_sh):
+        with pytest.raises(ConfigError, match="not a training config"):
+            detect_format(path, path.read_text())
