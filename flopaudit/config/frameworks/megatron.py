@@ -201,6 +201,7 @@ class _Reading:
         steps = self.steps(gbs)
         tokens = steps * gbs * seq
         self.put("tokens", tokens, None, "steps x global batch x sequence length")
+        self.recomputation()
         kwargs = dict(self.arch_kwargs, context=seq)
         model = common.architecture(kwargs, self.path, self.values)
         total, active = common.parameters(model)
@@ -356,6 +357,19 @@ class _Reading:
         if iters is None:
             self.put("steps", steps, self.a.line("--train-samples"), "--train-samples // --global-batch-size")
         return steps
+
+    def recomputation(self) -> None:
+        """Activation recomputation, for a stage's ``recomputation`` (it changes executed, not model, FLOP)."""
+        granularity = self.a.text("--recompute-granularity")
+        if granularity is not None:
+            self.put("recomputation", granularity.text, granularity.line, "--recompute-granularity")
+        elif "--recompute-activations" in self.a.opts:
+            self.put("recomputation", "selective", self.a.line("--recompute-activations"), "--recompute-activations")
+        else:
+            self.put("recomputation", "none", None, "Megatron default: no recomputation")
+        if self.values["recomputation"].value == "full":
+            self.notes.append("--recompute-granularity full: every layer's forward runs twice (executed FLOP; "
+                              "model FLOP and Megatron's count exclude it)")
 
     # parameters and the framework's own count --------------------------------------------------------
     def parameter_notes(self) -> None:

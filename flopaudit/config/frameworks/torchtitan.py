@@ -121,6 +121,7 @@ class _Reading:
         gbs = self.global_batch()
         tokens = steps * gbs * seq
         self.values["tokens"] = Value(tokens, None, "steps x global batch x seq_len")
+        self.recomputation()
         arch_kw = dict(flavor.architecture, context=seq)
         model = common.architecture(arch_kw, self.path, self.values)
         total, active = common.parameters(model)
@@ -130,6 +131,20 @@ class _Reading:
                            model_name=f"{flavor.model} {flavor.flavor}", parameters=total,
                            active_parameters=active, framework_flop=self.framework_flop(model, active, seq, tokens),
                            notes=self.notes)
+
+    def recomputation(self) -> None:
+        """``[activation_checkpoint] mode`` (none, selective, full), for a stage's ``recomputation``."""
+        mode = self.get("activation_checkpoint", "mode")
+        if mode is None:
+            return  # torchtitan's default applies; flopaudit does not assume which it is
+        if mode not in ("none", "selective", "full", "memory_budget"):
+            raise ConfigError(f"[activation_checkpoint] mode {mode!r} is not one torchtitan knows", file=self.path,
+                              line=self.line("activation_checkpoint", "mode"))
+        self.values["recomputation"] = Value(mode, self.line("activation_checkpoint", "mode"),
+                                             "[activation_checkpoint] mode")
+        if mode == "full":
+            self.notes.append("[activation_checkpoint] mode = full: every layer's forward runs twice (executed "
+                              "FLOP; model FLOP and torchtitan's count exclude it)")
 
     def flavor(self) -> tf.Flavor:
         name, flavor = self.get("model", "name"), self.get("model", "flavor")

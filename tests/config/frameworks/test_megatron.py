@@ -213,3 +213,14 @@ def test_impossible_numbers_are_errors_at_their_line(tmp_path: Path, argument: s
         read_training_config(script)
     # line 1 is the command, then one argument per line in the order of `args`
     assert argument in err.value.message and err.value.line == 2 + list(args).index(argument)
+
+
+def test_recomputation_is_recorded(tmp_path: Path) -> None:
+    assert read("example").values["recomputation"].value == "none"  # Megatron's default: no recompute
+    script = tmp_path / "run.sh"
+    script.write_text("torchrun pretrain_gpt.py --num-layers 2 --hidden-size 256 --num-attention-heads 4 \\\n"
+                      "  --recompute-granularity full --recompute-method uniform \\\n"
+                      "  --seq-length 128 --vocab-size 1000 --global-batch-size 8 --train-iters 10\n")
+    run = read_training_config(script)
+    assert (run.values["recomputation"].value, run.line_of("recomputation")) == ("full", 2)
+    assert any("forward runs twice" in note for note in run.notes)

@@ -201,3 +201,10 @@ def test_detection(tmp_path: Path) -> None:
     for path in (other_toml, other_sh):
         with pytest.raises(ConfigError, match="not a training config"):
             detect_format(path, path.read_text())
+
+
+def test_activation_checkpoint_mode_is_recorded() -> None:
+    # the example's [activation_checkpoint] mode = "selective" is on line 33; 405B's fixture has none
+    found = read("example", devices=64).values["recomputation"]
+    assert (found.value, found.line) == ("selective", 33)
+    assert "recomputation" not in read("llama31_405b.toml").values
