@@ -103,6 +103,11 @@ class Architecture(_Strict):
     expert_d_ff: FfnWidth | None = None
     dense_layers: Count = 0
     decoder_layers: Depth | None = None
+    q_lora_rank: Width | None = Field(default=None, description="MLA: query low-rank width (q_a/q_b); absent = direct q_proj")
+    kv_lora_rank: Width | None = Field(default=None, description="MLA: key/value latent width; makes attention multi-head latent")
+    qk_rope_head_dim: Width | None = Field(default=None, description="MLA: rotary part of each query/key head (head_dim is the other part)")
+    v_head_dim: Width | None = Field(default=None, description="MLA: value head width")
+    mtp_layers: Count = Field(default=0, description="Multi-token-prediction layers (DeepSeek-V3, Megatron --mtp-num-layers)")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Architecture":
@@ -128,7 +133,32 @@ class Architecture(_Strict):
             raise located("mixture-of-experts layers are supported for family decoder and encoder only", "experts")
         if self.decoder_layers is not None and self.family != "encoder-decoder":
             raise located("decoder_layers is for family: encoder-decoder only", "decoder_layers")
+        self._mla_consistent()
+        if self.mtp_layers and self.family != "decoder":
+            raise located("mtp_layers is for family: decoder only", "mtp_layers")
         return self
+
+    def _mla_consistent(self) -> None:
+        mla_keys = ("q_lora_rank", "qk_rope_head_dim", "v_head_dim")
+        if self.kv_lora_rank is None:
+            for key in mla_keys:
+                if getattr(self, key) is not None:
+                    raise located(f"{key} needs kv_lora_rank (multi-head latent attention)", key)
+            return
+        if self.family != "decoder":
+            raise located("multi-head latent attention is supported for family decoder only", "kv_lora_rank")
+        if self.kv_heads is not None:
+            raise located("multi-head latent attention has no kv_heads (keys and values come from the latent)",
+                          "kv_heads")
+        for key in ("head_dim", "qk_rope_head_dim", "v_head_dim"):
+            if getattr(self, key) is None:
+                raise located(f"multi-head latent attention needs {key}"
+                              + (" (the non-rotary query/key head width)" if key == "head_dim" else ""), key)
+
+    @property
+    def mla(self) -> bool:
+        """Whether attention is multi-head latent attention (DeepSeek-V2/V3)."""
+        return self.kv_lora_rank is not None
 
     @property
     def kv(self) -> int:

@@ -66,14 +66,21 @@ class Context:
 METHODS: Registry[Callable[[Stage, Context], Estimate]] = Registry("method")
 
 
-def arch_parameters(arch: Architecture, *, active: bool) -> float:
-    """Weight parameters of an architecture (all experts, or the active ones)."""
+def _mla_mtp(arch: Architecture) -> dict[str, int | None]:
+    """The MLA and MTP keyword arguments of the transformer formulas."""
+    return {"q_lora_rank": arch.q_lora_rank, "kv_lora_rank": arch.kv_lora_rank,
+            "qk_rope_head_dim": arch.qk_rope_head_dim or 0, "v_head_dim": arch.v_head_dim,
+            "mtp_layers": arch.mtp_layers}
+
+
+def arch_parameters(arch: Architecture, *, active: bool, norms: bool = False) -> float:
+    """Weight parameters of an architecture (all experts, or the active ones; RMSNorm weights when norms)."""
     return f.transformer_parameters(
         family=arch.family, layers=arch.layers, d_model=arch.d_model, heads=arch.heads, kv_heads=arch.kv,
         head_dim=arch.hd, d_ff=arch.ff, gated=arch.ffn == "gated", vocab=arch.vocab,
         tied_embeddings=arch.tied_embeddings, experts=arch.experts, experts_per_token=arch.experts_per_token,
         shared_experts=arch.shared_experts, expert_d_ff=arch.expert_d_ff, dense_layers=arch.dense_layers,
-        decoder_layers=arch.decoder_layers, active=active)
+        decoder_layers=arch.decoder_layers, active=active, norms=norms, **_mla_mtp(arch))
 
 
 def arch_forward_per_token(arch: Architecture, seq_len: int, causal: bool) -> float:
@@ -83,7 +90,7 @@ def arch_forward_per_token(arch: Architecture, seq_len: int, causal: bool) -> fl
         head_dim=arch.hd, d_ff=arch.ff, gated=arch.ffn == "gated", vocab=arch.vocab, seq_len=seq_len,
         causal=causal, experts=arch.experts, experts_per_token=arch.experts_per_token,
         shared_experts=arch.shared_experts, expert_d_ff=arch.expert_d_ff, dense_layers=arch.dense_layers,
-        decoder_layers=arch.decoder_layers)
+        decoder_layers=arch.decoder_layers, **_mla_mtp(arch))
     return total / seq_len
 
 
@@ -218,6 +225,13 @@ def transformer(stage: Stage, ctx: Context) -> Estimate:
             notes.append(f"MoE: {arch.experts_per_token} of {arch.experts} routed experts"
                          f"{f' + {arch.shared_experts} shared' if arch.shared_experts else ''} per token, "
                          f"{arch.dense_layers} leading dense layers; shared experts use expert_d_ff")
+        if arch.mla:
+            notes.append(f"multi-head latent attention: kv latent {arch.kv_lora_rank}"
+                         f"{f', q latent {arch.q_lora_rank}' if arch.q_lora_rank else ''}, "
+                         f"query/key heads {arch.hd} + {arch.qk_rope_head_dim} rotary, value heads {arch.v_head_dim}")
+        if arch.mtp_layers:
+            notes.append(f"{arch.mtp_layers} multi-token-prediction layer(s), each a layer of the last layer's "
+                         "kind plus its 2d -> d projection and an LM head pass")
         if arch.family == "encoder-decoder":
             notes.append("encoder-decoder: source and target both at the sequence length")
         return tokens * per_token, notes

@@ -10,7 +10,7 @@ from flopaudit.config.yaml_source import read_text
 from flopaudit.errors import ConfigError
 
 # one module per format, in the order detection tries them
-_MODULES: tuple[str, ...] = ("maxtext", "litgpt", "nanotron", "hf_trainer")
+_MODULES: tuple[str, ...] = ("megatron", "torchtitan", "maxtext", "litgpt", "nanotron", "hf_trainer")
 
 
 def _load() -> None:

@@ -1,1 +1,1 @@
-"""Training frameworks' own published FLOP formulas, one module per framework, as pure functions over numbers."""
+"""Training frameworks' own published FLOP formulas (for cross-checks), one module per framework, as pure functions over numbers."""
