@@ -168,3 +168,18 @@ def test_annotations_point_at_the_framework_line_that_sets_the_length(tmp_path: 
     assert location["artifactLocation"]["uri"] == "llama3-8b.yml" and location["region"]["startLine"] == 8
     text = run_cli("check", str(cfg), cwd=tmp_path).stdout
     assert "read from llama3-8b.yml (maxtext): 1,000,000 steps (line 8)" in text
+
+
+def test_a_trainer_state_never_reads_a_config_json_outside_its_repository(tmp_path: Path) -> None:
+    # repo/trainer_state.json at the repository root: the parent's config.json is outside it and is
+    # not read (a config.json beside the state, inside the repository, is).
+    hf = ROOT / "examples/frameworks/hf"
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".git").mkdir()
+    shutil.copy(hf / "trainer_state.json", repo / "trainer_state.json")
+    shutil.copy(hf / "config.json", tmp_path / "config.json")
+    done = run_cli("check", str(repo / "trainer_state.json"), "--sequence-length", "4096")
+    assert done.returncode == 2 and "no config.json of the model next to trainer_state.json" in done.stderr
+    shutil.copy(hf / "config.json", repo / "config.json")
+    assert run_cli("check", str(repo / "trainer_state.json"), "--sequence-length", "4096").returncode in (0, 1)

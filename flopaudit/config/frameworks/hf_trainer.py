@@ -97,9 +97,15 @@ def _accumulation(global_batch: int, per_device: Value, devices: int, path: Path
 
 
 def _config_json(state_path: Path) -> Path:
+    """config.json beside the state, else in its parent: never outside the state's repository root,
+    and links followed before that is checked (a config names files inside its repository only)."""
+    from flopaudit.config.paths import root_of
+
+    root = root_of(state_path)
     for candidate in (state_path.parent / "config.json", state_path.parent.parent / "config.json"):
-        if candidate.is_file():
-            return candidate
+        real = candidate.resolve()
+        if real.is_relative_to(root) and real.is_file():
+            return real
     raise ConfigError("no config.json of the model next to trainer_state.json (nor in its parent directory)",
                       file=state_path, hint="save the model's config.json beside it (Trainer.save_model does)")
 
