@@ -51,3 +51,16 @@ def test_readme_and_docs_never_send_readers_outside_the_repository() -> None:
             if "://" in target or target.startswith("mailto:"):
                 continue
             assert (path.parent / target).exists(), f"{path.name} links to a missing {target}"
+
+
+def test_every_built_in_policy_is_in_the_results_reference() -> None:
+    ids = sorted(p.stem for p in (ROOT / "policies").glob("*.yaml"))
+    text = (DOCS / "results.md").read_text()
+    assert ids and not [i for i in ids if f"| `{i}` |" not in text]
+
+
+def test_every_command_is_in_the_results_reference() -> None:
+    from flopaudit.cli.app import COMMANDS
+
+    text = (DOCS / "results.md").read_text()
+    assert not [name for name in COMMANDS if f"`flopaudit {name}" not in text]
