@@ -10,6 +10,7 @@ import click
 
 from flopaudit.cli._options import audit_options, audit_settings, framework_file_options
 from flopaudit.cli._output import FORMATS, emit_all, plan
+from flopaudit.errors import FlopauditError
 
 
 @click.command()
@@ -56,14 +57,20 @@ def check(configs: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], p
     from flopaudit.audit import audit_file
     from flopaudit.measure import progress  # imports neither torch nor rich
 
-    with progress.shown():  # while a measured stage counts its model: stderr, only on a terminal
-        results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
-                                                  fail_on=fail_on, allow_code=allow_code,
-                                                  code_timeout=code_timeout, code_memory=code_memory,
-                                                  allow_outside_paths=allow_outside_paths),
-                              devices=devices, vocab=vocab, sequence_length=sequence_length,
-                              training_format=training_format)
-                   for c in configs]
+    try:
+        with progress.shown():  # while a measured stage counts its model: stderr, only on a terminal
+            results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
+                                                      fail_on=fail_on, allow_code=allow_code,
+                                                      code_timeout=code_timeout, code_memory=code_memory,
+                                                      allow_outside_paths=allow_outside_paths),
+                                  devices=devices, vocab=vocab, sequence_length=sequence_length,
+                                  training_format=training_format)
+                       for c in configs]
+    except FlopauditError as exc:
+        if where.main == "github":  # the error as an annotation on its line too, then exit 2 as always
+            from flopaudit.render.github import error_annotation
+            click.echo(error_annotation(exc))
+        raise
     emit_all(where, results)
     if report_path is not None:
         from flopaudit.render.html import write_report
