@@ -200,3 +200,16 @@ def test_the_install_step_quotes_the_path_and_checks_extras(runner: Runner, tmp_
     proc = runner.run("Install flopaudit", action_path="/a", extras="measure] ; touch pwned #")
     assert proc.returncode == 2 and "input extras must be comma-separated names" in proc.stdout
     assert not log.exists()
+
+
+def test_the_workflow_example_uses_only_inputs_and_outputs_the_action_has() -> None:
+    flow = yaml.safe_load((ROOT / "examples" / "ci" / "flopaudit.yml").read_text())
+    steps = flow["jobs"]["compute-gate"]["steps"]
+    gate = next(s for s in steps if s.get("id") == "flopaudit")
+    assert set(gate["with"]) <= set(ACTION["inputs"])
+    assert "security-events" in flow["permissions"]  # needed by the upload-sarif step
+    used = {m for s in steps for v in s.get("env", {}).values()
+            for m in re.findall(r"steps\.flopaudit\.outputs\.([\w-]+)", v)}
+    assert used and used <= set(ACTION["outputs"])
+    for s in steps:
+        assert "${{" not in s.get("run", "")
