@@ -137,3 +137,18 @@ def test_the_schema_rejects_what_code_scanning_rejects(tmp_path: Path, path: tup
         node = node[key]
     node[path[-1]] = value
     assert not VALIDATOR.is_valid(log)
+
+
+EXAMPLE_CONFIGS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "examples").rglob("*.yaml")
+                         if p.parent.name != "ci")
+
+
+@pytest.mark.parametrize("config", [*EXAMPLE_CONFIGS, "tests/cli/configs/hostile-names.yaml"])
+def test_every_example_gives_schema_valid_sarif(config: str) -> None:
+    # Every example is judged (0 or 1; a framework file under examples/frameworks is read directly).
+    proc = run_cli("check", config, "--format", "sarif", "--allow-code")
+    assert proc.returncode in (0, 1), proc.stderr
+    log = json.loads(proc.stdout)
+    VALIDATOR.validate(log)
+    for a in artifact_locations(log):
+        assert a["uri"].startswith("file://") or a["uriBaseId"] == "%SRCROOT%"
