@@ -161,3 +161,28 @@ def test_show_settings_without_a_settings_file(tmp_path: Path) -> None:
         f"settings for {tmp_path / 'c.yaml'}: no settings file (defaults)",
         "  lock                = nothing  (default)",
         "  policies            = us-ca-sb53  (flag --policy)"]
+
+
+def test_an_organisation_override_takes_the_built_ins_place_with_a_notice(tmp_path: Path) -> None:
+    repo, cfg = repo_with(tmp_path, '[tool.flopaudit]\npolicy-paths = ["compliance/policies"]\n')
+    eu = (ROOT / "policies" / "eu-ai-act-systemic-risk.yaml").read_text()
+    lenient = eu.replace("id: eu-ai-act-systemic-risk", "id: acme-eu").replace("threshold: 1.0e+25", "threshold: 1.0e+30")
+    assert lenient != eu
+    path = repo / "compliance" / "policies" / "acme-eu.yaml"
+    path.write_text(lenient + "overrides: eu-ai-act-systemic-risk\n")
+    _, data = checked(cfg)
+    ids = [c["policy"] for c in data["checks"]]
+    # acme-eu stands where the built-in EU policy stood (first, by file name); ACME's own policy comes last.
+    assert ids[0] == "acme-eu" and "eu-ai-act-systemic-risk" not in ids and ids[-1] == "acme-internal"
+    override = next(n for n in data["notices"] if n["code"] == "policy-override")
+    assert override["message"] == (f"policy 'acme-eu' from {path} overrides the built-in 'eu-ai-act-systemic-risk' "
+                                   "(> 1.000e25 replaced by > 1.000e30)")
+
+
+def test_two_organisation_files_with_one_id_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "repo" / "more").mkdir(parents=True)
+    shutil.copy(ACME, tmp_path / "repo" / "more" / "acme-copy.yaml")
+    _, cfg = repo_with(tmp_path, '[tool.flopaudit]\npolicy-paths = ["compliance/policies", "more"]\n')
+    proc = run_cli("check", cfg)
+    assert proc.returncode == 2
+    assert "policy id 'acme-internal' is defined twice" in proc.stderr
