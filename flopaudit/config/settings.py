@@ -123,6 +123,9 @@ def _validate(table: Any, path: Path, lines: dict[str, int]) -> Settings:
 
     if not isinstance(table, dict):
         raise fail(None, "flopaudit settings must be a table of keys")
+    # First: settings written for a newer flopaudit may use keys this one does not know.
+    if isinstance(table.get("required-version"), str):
+        check_required_version(table["required-version"], fail)
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in KEYS:
@@ -167,8 +170,6 @@ def _validate(table: Any, path: Path, lines: dict[str, int]) -> Settings:
                                   f"{did_you_mean(fmt, FORMATS) if eq else ''}")
         outputs.append((fmt, inside("outputs", file, must_exist=False)))
     required = values.get("required-version")
-    if required is not None:
-        check_required_version(required, fail)
     return Settings(file=str(path), lock=frozenset(values.get("lock", [])),
                     policies=policies, as_of=as_of, fail_on=values.get("fail-on"),
                     method=values.get("method"), allow_code=values.get("allow-code", False),

@@ -186,3 +186,13 @@ def test_two_organisation_files_with_one_id_are_refused(tmp_path: Path) -> None:
     proc = run_cli("check", cfg)
     assert proc.returncode == 2
     assert "policy id 'acme-internal' is defined twice" in proc.stderr
+
+
+def test_required_version_is_checked_before_unknown_keys(tmp_path: Path) -> None:
+    # Settings written for a later flopaudit: the reader is told to upgrade, not that a key is unknown.
+    repo, cfg = repo_with(tmp_path, '[tool.flopaudit]\nfuture-key = 1\nrequired-version = ">=2"\n')
+    proc = run_cli("check", cfg)
+    assert proc.returncode == 2
+    # required-version is line 3 of pyproject.toml.
+    assert proc.stderr.startswith(f"flopaudit: error: {repo / 'pyproject.toml'}:3: required-version: these "
+                                  f"settings require flopaudit >=2; this is flopaudit {__version__}")
