@@ -196,3 +196,19 @@ def test_required_version_is_checked_before_unknown_keys(tmp_path: Path) -> None
     # required-version is line 3 of pyproject.toml.
     assert proc.stderr.startswith(f"flopaudit: error: {repo / 'pyproject.toml'}:3: required-version: these "
                                   f"settings require flopaudit >=2; this is flopaudit {__version__}")
+
+
+def test_the_same_keys_in_a_flopaudit_yaml(tmp_path: Path) -> None:
+    repo, cfg = repo_with(tmp_path, "")  # an empty pyproject.toml: no [tool.flopaudit], so it is skipped
+    (repo / "team" / ".flopaudit.yaml").write_text(
+        "# team settings\npolicy-paths: [../compliance/policies]\nrequired-version: '>=0.1'\n"
+        "outputs:\n  - markdown=summary.md\n")
+    proc = run_cli("check", cfg, "--show-settings")
+    settings = repo / "team" / ".flopaudit.yaml"
+    # policy-paths is line 2, required-version line 3, outputs line 4; paths relative to team/.
+    assert f"  policy-paths        = {repo / 'compliance' / 'policies'}  ({settings}:2)" in proc.stdout
+    assert f"  required-version    = >=0.1  ({settings}:3)" in proc.stdout
+    assert f"  outputs             = markdown={repo / 'team' / 'summary.md'}  ({settings}:4)" in proc.stdout
+    (repo / "team" / ".flopaudit.yaml").write_text("fail-on: above\noutputs: [sarif]\n")
+    proc = run_cli("check", cfg)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"flopaudit: error: {settings}:2: outputs: 'sarif' is not")
