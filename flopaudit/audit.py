@@ -142,12 +142,33 @@ def _check_dict(c: PolicyCheck) -> dict[str, Any]:
     }
 
 
-def select_policies(loaded: LoadedConfig, refs: Sequence[str | Policy] = ()) -> list[Policy]:
+def select_policies(loaded: LoadedConfig, refs: Sequence[str | Policy] = (),
+                    extra: Sequence[Policy] = ()) -> list[Policy]:
     """Policies to judge: ``refs`` (ids, files or Policy objects) if given, else the config's list, else every built-in.
 
+    ``extra`` (an organisation's own policies, the ``policy-paths`` setting) are judged as well; one
+    that ``overrides`` a selected built-in takes its place, and the config's list may name them by id.
     Two policies that would be judged under one id (a built-in and a file overriding it, or the
     same id twice) are refused: one of them would silently hide the other.
     """
+    chosen = _select(loaded, refs, extra)
+    for p in extra:
+        if any(q is p for q in chosen):
+            continue
+        replaced = [i for i, q in enumerate(chosen)
+                    if p.overrides is not None and q is builtin_policies().get(p.overrides)]
+        if replaced:
+            chosen[replaced[0]] = p
+            continue
+        other = next((q for q in chosen if {q.id, q.overrides or q.id} & {p.id, p.overrides or p.id}), None)
+        if other is not None:
+            raise PolicyError(f"two policies stand for '{p.overrides or p.id}': {_origin(other)} and {_origin(p)}; "
+                              "give one of them", file=p.source)
+        chosen.append(p)
+    return chosen
+
+
+def _select(loaded: LoadedConfig, refs: Sequence[str | Policy], extra: Sequence[Policy]) -> list[Policy]:
     if refs:
         chosen = [r if isinstance(r, Policy) else resolve_policy(r) for r in refs]
         seen: dict[str, Policy] = {}
@@ -163,14 +184,15 @@ def select_policies(loaded: LoadedConfig, refs: Sequence[str | Policy] = ()) -> 
     ids = loaded.config.policies
     if ids is None:
         return list(builtins.values())
+    known = {**builtins, **{p.id: p for p in extra}}
     out = []
     for i, pid in enumerate(ids):
-        if pid not in builtins:
-            raise loaded.error(f"unknown policy '{pid}'{did_you_mean(pid, builtins)}; "
+        if pid not in known:
+            raise loaded.error(f"unknown policy '{pid}'{did_you_mean(pid, known)}; "
                                f"built-in: {', '.join(builtins)}", "policies", i)
         if pid in ids[:i]:
             raise loaded.error(f"policy '{pid}' is listed twice", "policies", i)
-        out.append(builtins[pid])
+        out.append(known[pid])
     return out
 
 
@@ -292,7 +314,7 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
           method: str | None = None, fail_on: str = "indeterminate", allow_code: bool = False,
           code_limits: Limits | None = None, today: dt.date | None = None, as_of_source: str = "--as-of",
           policies_source: str = "--policy", locked: Collection[str] = (), settings_file: str | None = None,
-          allow_outside_paths: bool = False) -> AuditResult:
+          allow_outside_paths: bool = False, extra_policies: Sequence[Policy] = ()) -> AuditResult:
     """Estimate every stage and judge every selected policy for one loaded config.
 
     ``allow_code`` is the consent to import and run the code a config names (``model.factory``):
@@ -304,6 +326,7 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     ``as_of_source`` and ``policies_source`` say where ``as_of`` and ``policies`` came from.
     ``locked`` (from project settings, see :mod:`flopaudit.config.settings`) names what the config
     may not set itself. ``allow_outside_paths`` lets the config name files outside its repository root.
+    ``extra_policies`` (the ``policy-paths`` setting) are judged besides the selected ones.
     """
     enforce_locks(loaded, locked, settings_file)
     from flopaudit.config.training_config import resolve  # framework readers only when a stage names a file
@@ -317,7 +340,7 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
         raise ConfigError(f"unknown --fail-on '{fail_on}'; known: {', '.join(FAIL_ON)}")
     config = loaded.config
     date = as_of or config.as_of or dt.date.today()
-    selected = select_policies(loaded, policies)
+    selected = select_policies(loaded, policies, extra_policies)
     ctx = Context(config.model, config.counting.attention,
                   measured_counter(loaded, allow_code=allow_code, code_limits=code_limits, method=method,
                                    allow_outside_paths=allow_outside_paths), runs=dict(loaded.runs))

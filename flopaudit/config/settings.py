@@ -7,14 +7,20 @@ flags override them. They are how a repository fixes what its configs may not ch
     [tool.flopaudit]
     lock = ["policies", "as-of"]   # a config's own policies: / as_of: is an error
     fail-on = "indeterminate"
+    policy-paths = ["compliance/policies"]          # the organisation's own policy files, judged too
+    outputs = ["sarif=fa.sarif", "markdown=summary.md"]
+    required-version = ">=0.1,<0.2"
 
-Unknown keys and wrong types are errors at their line, like a config's.
+Unknown keys and wrong types are errors at their line, like a config's. Every path a settings
+file names (a policy file, a policy folder, an output file) is relative to the settings file's
+folder and must stay inside the repository: a pull request can edit the settings too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +33,9 @@ from flopaudit.suggest import did_you_mean
 #: What ``lock`` can name, and the config key each one stops a config from setting.
 LOCKABLE = {"policies": "policies", "as-of": "as_of", "counting": "counting"}
 #: Every settings key and the type it takes.
-KEYS = {"lock": list, "policies": list, "as-of": str, "fail-on": str, "method": str,
-        "allow-code": bool, "allow-outside-paths": bool}
+KEYS = {"lock": list, "policies": list, "policy-paths": list, "as-of": str, "fail-on": str, "method": str,
+        "format": str, "outputs": list, "required-version": str, "allow-code": bool,
+        "allow-outside-paths": bool}
 FILES = (".flopaudit.yaml", "pyproject.toml")
 
 
@@ -44,6 +51,14 @@ class Settings:
     method: str | None = None
     allow_code: bool = False
     allow_outside_paths: bool = False
+    #: Files and folders of the organisation's own policies (absolute; every ``*.yaml`` of a folder).
+    policy_paths: tuple[Path, ...] = ()
+    #: The format written to stdout (as ``--format``).
+    format: str | None = None
+    #: ``(format, file)`` pairs written besides it (as ``--output FORMAT=FILE``), files absolute.
+    outputs: tuple[tuple[str, Path], ...] = ()
+    #: A PEP 440 specifier that flopaudit's own version must satisfy (checked when the settings are read).
+    required_version: str | None = None
     #: key -> line in ``file``
     lines: dict[str, int] = field(default_factory=dict)
 
@@ -108,6 +123,9 @@ def _validate(table: Any, path: Path, lines: dict[str, int]) -> Settings:
 
     if not isinstance(table, dict):
         raise fail(None, "flopaudit settings must be a table of keys")
+    # First: settings written for a newer flopaudit may use keys this one does not know.
+    if isinstance(table.get("required-version"), str):
+        check_required_version(table["required-version"], fail)
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in KEYS:
@@ -135,10 +153,66 @@ def _validate(table: Any, path: Path, lines: dict[str, int]) -> Settings:
         if key in values and values[key] not in allowed:
             raise fail(key, f"{key}: '{values[key]}' is not one of {', '.join(allowed)}"
                             f"{did_you_mean(values[key], allowed)}")
+    from flopaudit.cli._output import FORMATS
+
+    if "format" in values and values["format"] not in FORMATS:
+        raise fail("format", f"format: '{values['format']}' is not one of {', '.join(FORMATS)}"
+                             f"{did_you_mean(values['format'], FORMATS)}")
+    inside = _inside(path, fail)
+    policies = tuple(str(inside("policies", v, must_exist=True)) if _is_policy_file(v) else v
+                     for v in values.get("policies", []))
+    policy_paths = tuple(inside("policy-paths", v, must_exist=True) for v in values.get("policy-paths", []))
+    outputs = []
+    for pair in values.get("outputs", []):
+        fmt, eq, file = pair.partition("=")
+        if not eq or not file or fmt not in FORMATS:
+            raise fail("outputs", f"outputs: '{pair}' is not FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}"
+                                  f"{did_you_mean(fmt, FORMATS) if eq else ''}")
+        outputs.append((fmt, inside("outputs", file, must_exist=False)))
+    required = values.get("required-version")
     return Settings(file=str(path), lock=frozenset(values.get("lock", [])),
-                    policies=tuple(values.get("policies", [])), as_of=as_of, fail_on=values.get("fail-on"),
+                    policies=policies, as_of=as_of, fail_on=values.get("fail-on"),
                     method=values.get("method"), allow_code=values.get("allow-code", False),
-                    allow_outside_paths=values.get("allow-outside-paths", False), lines=lines)
+                    allow_outside_paths=values.get("allow-outside-paths", False), policy_paths=policy_paths,
+                    format=values.get("format"), outputs=tuple(outputs), required_version=required,
+                    lines=lines)
 
 
-__all__ = ["FILES", "KEYS", "LOCKABLE", "Settings", "SettingsError", "find_settings"]
+def _is_policy_file(ref: str) -> bool:
+    """A ``policies`` entry that names a file (a ``.yaml``/``.yml`` path), not a policy id."""
+    return ref.endswith((".yaml", ".yml")) or "/" in ref
+
+
+def _inside(path: Path, fail: Callable[[str | None, str], SettingsError]) -> Callable[..., Path]:
+    """A resolver of the paths a settings file names: relative to its folder, inside its repository."""
+    folder = path.resolve().parent
+    root = repository_root(folder) or folder
+
+    def resolve(key: str, value: str, *, must_exist: bool) -> Path:
+        target = (folder / value).resolve()
+        if not target.is_relative_to(root):
+            raise fail(key, f"{key}: '{value}' is outside the repository ({root}); a settings file may "
+                            "only name files inside it")
+        if must_exist and not target.exists():
+            raise fail(key, f"{key}: '{value}' not found (relative to {folder})")
+        return target
+    return resolve
+
+
+def check_required_version(spec: str, fail: Callable[[str | None, str], SettingsError]) -> None:
+    """Raise unless flopaudit's version satisfies the PEP 440 specifier ``spec`` (e.g. ``>=0.1,<0.2``)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from flopaudit import __version__
+
+    try:
+        wanted = SpecifierSet(spec)
+    except InvalidSpecifier:
+        raise fail("required-version", f"required-version: '{spec}' is not a version specifier "
+                                       "(PEP 440, e.g. '>=0.1,<0.2')") from None
+    if not wanted.contains(__version__, prereleases=True):
+        raise fail("required-version", f"required-version: these settings require flopaudit {spec}; "
+                                       f"this is flopaudit {__version__} (install a matching version)")
+
+
+__all__ = ["FILES", "KEYS", "LOCKABLE", "Settings", "SettingsError", "check_required_version", "find_settings"]

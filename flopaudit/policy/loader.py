@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -94,3 +94,19 @@ def resolve_policy(ref: str) -> Policy:
         return load_policy_file(path, builtin=builtin)
     raise PolicyError(f"unknown policy '{ref}'{did_you_mean(ref, builtins)}; "
                       f"built-in: {', '.join(builtins)}; or give a policy file path")
+
+
+def load_policy_paths(paths: Sequence[Path]) -> list[Policy]:
+    """The policies of an organisation's files and folders (every ``*.yaml``/``*.yml`` of a folder, by name)."""
+    files: list[Path] = []
+    for path in paths:
+        files += sorted(f for f in path.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()) \
+            if path.is_dir() else [path]
+    out: list[Policy] = []
+    for file in files:
+        policy = load_policy_file(file)
+        twin = next((p for p in out if p.id == policy.id), None)
+        if twin is not None:
+            raise PolicyError(f"policy id '{policy.id}' is defined twice: {twin.source} and {file}", file=file)
+        out.append(policy)
+    return out

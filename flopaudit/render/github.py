@@ -15,6 +15,7 @@ from flopaudit.render.safe import one_line, printable
 
 if TYPE_CHECKING:
     from flopaudit.audit import AuditResult
+    from flopaudit.errors import FlopauditError
 
 
 def _escape(text: str, *, prop: bool = False) -> str:
@@ -32,6 +33,13 @@ def annotation(level: str, file: str, line: int, title: str, message: str) -> st
     """One ``::level file=...,line=...,title=...::message`` command."""
     return (f"::{level} file={_escape(file, prop=True)},line={line},title={_escape(title, prop=True)}"
             f"::{_escape(message)}")
+
+
+def error_annotation(exc: "FlopauditError") -> str:
+    """An input error (exit 2) as one ``::error`` command on its file and line (the run could not judge)."""
+    where = f"file={_escape(exc.file, prop=True)},line={exc.line or 1}," if exc.file else ""
+    text = exc.message + (f" ({exc.hint})" if exc.hint else "")
+    return f"::error {where}title=flopaudit%3A could not judge (exit 2)::{_escape(text)}"
 
 
 def render(results: Sequence["AuditResult"]) -> str:

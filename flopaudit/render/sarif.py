@@ -1,9 +1,18 @@
-"""``--format sarif``: SARIF 2.1.0 for code-scanning dashboards; one rule per policy."""
+"""``--format sarif``: SARIF 2.1.0 for code-scanning dashboards; one rule per policy.
+
+GitHub code scanning needs locations it can map onto the repository: every artifact URI is
+relative to ``%SRCROOT%`` (the repository root of the first config, given in the run's
+``originalUriBaseIds`` as a ``file://`` URI ending in ``/``), and a file outside that repository
+gets an absolute ``file://`` URI; never a bare absolute path (SARIF 2.1.0 §3.4.3 and §3.14.14,
+https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html; GitHub's upload requirements,
+https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flopaudit import __version__
@@ -16,6 +25,8 @@ if TYPE_CHECKING:
     from flopaudit.audit import AuditResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+#: The base id of every repository-relative artifact URI.
+SRCROOT = "%SRCROOT%"
 _LEVEL = {"above": "error", "indeterminate": "warning", "below": "none", "not-applicable": "none"}
 #: Estimation warnings (cross-checks over 30% apart, uncounted ops, unavailable methods).
 STAGE_RULE: dict[str, Any] = {
@@ -50,6 +61,21 @@ def _rule(chk: Any) -> dict[str, Any]:
     return rule
 
 
+def source_root(results: Sequence["AuditResult"]) -> Path | None:
+    """The repository root of the first config (None: it is in no repository)."""
+    from flopaudit.config.paths import repository_root
+
+    return repository_root(Path(results[0].loaded.file).resolve().parent) if results else None
+
+
+def artifact(path: str, root: Path | None) -> dict[str, str]:
+    """An ``artifactLocation``: relative to ``%SRCROOT%`` inside ``root``, else an absolute ``file://`` URI."""
+    absolute = Path(path).resolve()
+    if root is not None and absolute.is_relative_to(root):
+        return {"uri": uri_reference(absolute.relative_to(root).as_posix()), "uriBaseId": SRCROOT}
+    return {"uri": absolute.as_uri()}
+
+
 def _printable(value: Any) -> Any:
     """``value`` with every string in it made printable (dashboards show the texts as they are)."""
     if isinstance(value, str):
@@ -65,8 +91,9 @@ def render(results: Sequence["AuditResult"]) -> str:
     """A SARIF log with one run; results for every policy (pass ones with kind 'pass')."""
     rules: dict[str, dict[str, Any]] = {}
     sarif_results = []
+    root = source_root(results)
     for r in results:
-        uri = uri_reference(r.loaded.file)
+        here = artifact(r.loaded.file, root)
         for chk in r.checks:
             rules.setdefault(chk.policy.id, _rule(chk))
             level = _LEVEL[chk.verdict] if chk.gates else ("note" if chk.verdict == "above" else "none")
@@ -79,7 +106,7 @@ def render(results: Sequence["AuditResult"]) -> str:
                 "ruleId": chk.policy.id, "level": level, "kind": _KIND[chk.verdict] if level != "none" or
                 chk.verdict in ("below", "not-applicable") else "informational",
                 "message": {"text": text},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri_reference(file)},
+                "locations": [{"physicalLocation": {"artifactLocation": artifact(file, root),
                                                     "region": {"startLine": line, "startColumn": column}}}],
                 "properties": {"verdict": chk.verdict, "status": chk.status, "gates": chk.gates,
                                "convention": c.convention(r),
@@ -91,7 +118,7 @@ def render(results: Sequence["AuditResult"]) -> str:
             sarif_results.append({
                 "ruleId": rule["id"], "level": "warning", "kind": "review", "message": {"text": n.message},
                 "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": uri_reference(n.file) if n.file else uri},
+                    "artifactLocation": artifact(n.file, root) if n.file else here,
                     "region": {"startLine": n.line or 1, "startColumn": n.column or 1}}}],
                 "properties": {"code": n.code, "policy": n.policy},
             })
@@ -102,7 +129,7 @@ def render(results: Sequence["AuditResult"]) -> str:
                 sarif_results.append({
                     "ruleId": STAGE_RULE["id"], "level": "warning", "kind": "review",
                     "message": {"text": f"stage {stage.stage.name}: {warning}"},
-                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri},
+                    "locations": [{"physicalLocation": {"artifactLocation": here,
                                                         "region": {"startLine": line, "startColumn": col}}}],
                 })
     log = {
@@ -111,7 +138,11 @@ def render(results: Sequence["AuditResult"]) -> str:
             "tool": {"driver": {"name": "flopaudit", "version": __version__,
                                 "informationUri": "https://github.com/flopaudit/flopaudit",
                                 "rules": [rules[k] for k in sorted(rules)]}},
+            "invocations": [{"executionSuccessful": True,
+                             "exitCode": max((r.exit_code for r in results), default=0)}],
             "results": sarif_results,
         }],
     }
+    if root is not None:
+        log["runs"][0]["originalUriBaseIds"] = {SRCROOT: {"uri": root.as_uri() + "/"}}
     return json.dumps(_printable(log), indent=2) + "\n"
