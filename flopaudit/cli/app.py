@@ -15,7 +15,7 @@ COMMANDS = {
     "check": ("flopaudit.cli.check:check", "Estimate every stage, judge every policy: the CI gate."),
     "report": ("flopaudit.cli.report:report", "Write a self-contained HTML risk report."),
     "profile": ("flopaudit.cli.profile:profile", "Count the FLOP of a real PyTorch model (meta, CPU or CUDA)."),
-    "policies": ("flopaudit.cli.policies:policies", "List the built-in policies; 'policies show ID'."),
+    "policies": ("flopaudit.cli.policies:policies", "List the built-in policies; 'policies show ID', 'policies verify DIR'."),
     "schema": ("flopaudit.cli.schema:schema", "Print the JSON Schema of a config or policy file."),
     "import": ("flopaudit.cli.importer:import_command",
                "Write the flopaudit config of a training framework's own file (Megatron-LM, torchtitan ...)."),
