@@ -62,10 +62,10 @@ def line_of(text: str, needle: str) -> int:
 
 def test_builtin_policies_verify_with_their_fixtures() -> None:
     # Fixtures per file (tests: in policies/*.yaml): eu-ai-act 5, eu-downstream 4, eu-gpai 4,
-    # kr-ai-basic-act 4, sb1047 4, sb53 4, eo-bio 4, eo-cluster 3, eo 3, ny-raise 5 = 40.
+    # kr-ai-basic-act 5, sb1047 4, sb53 4, eo-bio 4, eo-cluster 3, eo 3, ny-raise 5 = 41.
     proc = run_cli("policies", "verify", "policies/")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"PASS: {len(builtin_policies())} policy file(s), 0 invalid; 40 fixture(s), 0 failed" in proc.stdout
+    assert f"PASS: {len(builtin_policies())} policy file(s), 0 invalid; 41 fixture(s), 0 failed" in proc.stdout
     report = verify_paths([ROOT / "policies"])
     assert sorted(f.policy_id for f in report.files) == sorted(builtin_policies())
     assert all(f.fixtures and not f.warnings for f in report.files)
@@ -93,9 +93,10 @@ def test_a_fixture_with_another_verdict_exits_1_at_its_line(tmp_path: Path) -> N
 
 def test_a_fixture_decided_by_another_rule_fails(tmp_path: Path) -> None:
     # A second rule (more than 1e24 of fine-tuning) decides 2e24 of fine-tuning; the fixture names big-run.
-    text = ACME.replace("""accounting:""", """  - {id: big-ft, description: "More than 1e24 of fine-tuning.", metric: modification_flop,
+    rule = """  - {id: big-ft, description: "More than 1e24 of fine-tuning.", metric: modification_flop,
      threshold: 1.0e+24, comparison: gt, counts: [fine-tuning], citation: "RSP §3.2"}
-accounting:""") + """  - name: fine-tune
+"""
+    text = ACME.replace("accounting:", rule + "accounting:") + """  - name: fine-tune
     config: {model: {name: ft, parameters: 7B}, training: [{name: f, kind: fine-tuning, flop: 2e24}]}
     verdict: above
     rule: big-run
