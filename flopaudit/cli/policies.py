@@ -92,7 +92,8 @@ def _verify_json(report: VerifyReport) -> dict[str, object]:
         {"file": f.file, "policy": f.policy_id, "exit_code": f.exit_code,
          "errors": [error(e) for e in f.errors], "warnings": f.warnings,
          "fixtures": [{"name": t.name, "line": t.line, "ok": t.ok, "expected": t.expected, "got": t.got,
-                       "expected_rule": t.expected_rule, "rule": t.got_rule, "reasons": list(t.reasons)}
+                       "expected_rule": t.expected_rule, "rule": t.got_rule, "detail": t.detail,
+                       "reasons": list(t.reasons)}
                       for t in f.fixtures]}
         for f in report.files]}
 
@@ -110,7 +111,8 @@ def _verify_text(report: VerifyReport) -> None:
                 continue
             got = t.got if t.got != t.expected else f"{t.got} decided by rule '{t.got_rule}'"
             want = t.expected if t.expected_rule is None else f"{t.expected} (rule '{t.expected_rule}')"
-            why = f": {t.reasons[0]}" if t.reasons else ""
+            why = "; ".join(x for x in (t.detail, *t.reasons[:1]) if x)
+            why = f" ({why})" if why else ""
             click.echo(plain(f"{format_location(f.file, t.line, None)}: fixture '{t.name}': expected {want}, "
                              f"got {got}{why}"))
         for w in f.warnings:

@@ -26,8 +26,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flopaudit.config.quantity import format_number
 from flopaudit.config.yaml_source import YamlDocument, load_yaml
 from flopaudit.errors import FlopauditError, PolicyError
+from flopaudit.policy.judge import RuleCheck
 from flopaudit.policy.loader import builtin_dir, load_policy_file
 from flopaudit.policy.models import Policy, PolicyTest
 
@@ -48,6 +50,8 @@ class FixtureResult:
     got: str
     expected_rule: str | None
     got_rule: str
+    #: What the deciding rule compared: ``counted 1.000e26 against >= 1.000e26``.
+    detail: str
     reasons: tuple[str, ...]
 
     @property
@@ -220,4 +224,13 @@ def run_fixture(policy: Policy, test: PolicyTest, index: int, doc: YamlDocument)
     line = (doc.position(("tests", index)) or (None, None))[0]
     return FixtureResult(name=test.name, line=line, expected=test.verdict, got=check.verdict,
                          expected_rule=test.rule, got_rule=check.deciding.rule.id,
-                         reasons=tuple(check.reasons))
+                         detail=_compared(check.deciding), reasons=tuple(check.reasons))
+
+
+def _compared(rule: RuleCheck) -> str:
+    """``counted 1.000e26 against >= 1.000e26`` (or ``..`` for a band), ``""`` when nothing was compared."""
+    if rule.counted is None or rule.threshold is None:
+        return ""
+    c = rule.counted
+    value = format_number(c.low) if c.low == c.high else f"{format_number(c.low)}..{format_number(c.high)}"
+    return f"counted {value} against {rule.threshold.describe()}"

@@ -87,7 +87,8 @@ def test_a_fixture_with_another_verdict_exits_1_at_its_line(tmp_path: Path) -> N
     path = write(tmp_path, "acme-review.yaml", text)
     proc = run_cli("policies", "verify", str(tmp_path))
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert f"{path}:{line_of(text, '- name: small')}: fixture 'small': expected above, got below" in proc.stdout
+    assert (f"{path}:{line_of(text, '- name: small')}: fixture 'small': expected above, got below "
+            "(counted 1.000e24 against > 3.000e24)") in proc.stdout
     assert "FAIL: 1 policy file(s), 0 invalid; 3 fixture(s), 1 failed" in proc.stdout
 
 
@@ -129,7 +130,8 @@ def test_every_file_is_reported_not_only_the_first(tmp_path: Path) -> None:
     assert [f["exit_code"] for f in data["files"]] == [2, 1, 0]
     assert data["files"][1]["fixtures"][0] == {
         "name": "big", "line": line_of(ACME, "- name: big"), "ok": False, "expected": "below", "got": "above",
-        "expected_rule": None, "rule": "big-run", "reasons": data["files"][1]["fixtures"][0]["reasons"]}
+        "expected_rule": None, "rule": "big-run", "detail": "counted 5.000e24 against > 3.000e24",
+        "reasons": data["files"][1]["fixtures"][0]["reasons"]}
 
 
 def test_duplicate_ids_across_files(tmp_path: Path) -> None:
