@@ -135,3 +135,13 @@ def test_report_hook_writes_the_report_in_the_manual_stage(tmp_path: Path, home:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     html = (repo / "flopaudit-report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "eu-ai-act-systemic-risk" in html
+
+
+def test_readme_snippet_names_the_manifest_hooks() -> None:
+    # The README's .pre-commit-config.yaml snippet is valid YAML and uses hook ids the manifest defines.
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### pre-commit"):]
+    snippet = section[section.index("```yaml") + len("```yaml"):section.index("```", section.index("```yaml") + 7)]
+    (repo,) = yaml.safe_load(snippet)["repos"]
+    assert [h["id"] for h in repo["hooks"]] == ["flopaudit", "flopaudit-report"]
+    assert {h["id"] for h in repo["hooks"]} <= set(BY_ID)
