@@ -11,6 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, run_cli
 
 MAXTEXT = ROOT / "examples/frameworks/maxtext/llama3-8b.yml"
@@ -168,3 +170,43 @@ def test_annotations_point_at_the_framework_line_that_sets_the_length(tmp_path: 
     assert location["artifactLocation"]["uri"] == "llama3-8b.yml" and location["region"]["startLine"] == 8
     text = run_cli("check", str(cfg), cwd=tmp_path).stdout
     assert "read from llama3-8b.yml (maxtext): 1,000,000 steps (line 8)" in text
+
+
+def test_a_trainer_state_never_reads_a_config_json_outside_its_repository(tmp_path: Path) -> None:
+    # repo/trainer_state.json at the repository root: the parent's config.json is outside it and is
+    # not read (a config.json beside the state, inside the repository, is).
+    hf = ROOT / "examples/frameworks/hf"
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".git").mkdir()
+    shutil.copy(hf / "trainer_state.json", repo / "trainer_state.json")
+    shutil.copy(hf / "config.json", tmp_path / "config.json")
+    done = run_cli("check", str(repo / "trainer_state.json"), "--sequence-length", "4096")
+    assert done.returncode == 2 and "no config.json of the model next to trainer_state.json" in done.stderr
+    shutil.copy(hf / "config.json", repo / "config.json")
+    assert run_cli("check", str(repo / "trainer_state.json"), "--sequence-length", "4096").returncode in (0, 1)
+
+
+EXAMPLES = [("megatron/llama3_8b.sh", []), ("torchtitan/llama3_8b.toml", ["--devices", "64"]),
+            ("maxtext/llama3-8b.yml", []), ("litgpt/tinyllama.yaml", []), ("nanotron/llama-1b.yaml", []),
+            ("hf/trainer_state.json", ["--sequence-length", "4096"])]
+
+
+@pytest.mark.parametrize(("example", "flags"), EXAMPLES, ids=[e.split("/")[0] for e, _ in EXAMPLES])
+def test_every_example_format_checks_directly_and_imports_to_the_same_total(tmp_path: Path, example: str,
+                                                                            flags: list[str]) -> None:
+    source = ROOT / "examples/frameworks" / example
+    copy = tmp_path / source.name
+    shutil.copy(source, copy)
+    if example.startswith("hf/"):
+        shutil.copy(source.parent / "config.json", tmp_path / "config.json")
+    (tmp_path / ".git").mkdir()
+    direct = check_json(str(copy), *flags)
+    assert direct["stages"][0]["training_config"]["format"] == example.split("/")[0].replace("hf", "hf-trainer-state")
+    out = tmp_path / "audit.yaml"
+    done = run_cli("import", str(copy), *flags, "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    imported = check_json(str(out))
+    assert imported["total_flop"] == direct["total_flop"]
+    assert imported["stages"][0]["tokens"] == direct["stages"][0]["tokens"]
+    assert any(e["method"] == "framework" for e in direct["stages"][0]["estimates"])

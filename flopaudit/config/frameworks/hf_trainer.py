@@ -14,7 +14,7 @@ from typing import Any
 
 from flopaudit.config.frameworks.base import READERS, FrameworkFlop, ReadOptions, TrainingRun, Value, missing
 from flopaudit.config.frameworks.fields import Fields, absent
-from flopaudit.config.frameworks.parameters import counts, norm_vectors
+from flopaudit.config.frameworks.parameters import counts
 from flopaudit.config.yaml_source import read_text
 from flopaudit.errors import ConfigError
 from flopaudit.estimate.frameworks import huggingface as formula
@@ -51,7 +51,7 @@ class HFTrainerStateReader:
         config_path = _config_json(path)
         config = Fields.from_json(config_path, read_text(config_path, ConfigError))
         arch, extra, model_name = _architecture(config, values)
-        total, active = counts(arch, extra, config_path)
+        total, active = counts(arch, extra, config_path, rms_norms=True)
         non_embedding = total - arch["vocab"] * arch["d_model"]  # nn.Embedding only; an untied lm_head stays in
         # 1e35: flopaudit's bound on any FLOP figure (1e8 x the largest training runs so far)
         flos = state.number(("total_flos",), origin="total_flos", maximum=1e35) if state.raw(("total_flos",)) else None
@@ -97,9 +97,15 @@ def _accumulation(global_batch: int, per_device: Value, devices: int, path: Path
 
 
 def _config_json(state_path: Path) -> Path:
+    """config.json beside the state, else in its parent: never outside the state's repository root,
+    and links followed before that is checked (a config names files inside its repository only)."""
+    from flopaudit.config.paths import root_of
+
+    root = root_of(state_path)
     for candidate in (state_path.parent / "config.json", state_path.parent.parent / "config.json"):
-        if candidate.is_file():
-            return candidate
+        real = candidate.resolve()
+        if real.is_relative_to(root) and real.is_file():
+            return real
     raise ConfigError("no config.json of the model next to trainer_state.json (nor in its parent directory)",
                       file=state_path, hint="save the model's config.json beside it (Trainer.save_model does)")
 
@@ -149,7 +155,7 @@ def _architecture(config: Fields, values: dict[str, Value]) -> tuple[dict[str, A
     if kind.value == "mixtral":
         arch["experts"] = need("num_local_experts", "experts")
         arch["experts_per_token"] = need("num_experts_per_tok", "experts_per_token")
-    extra = norm_vectors(layers, d)
+    extra = 0  # beyond the RMSNorm weights counts() adds
     attention_bias = config.flag(("attention_bias",))
     if attention_bias is not None and attention_bias.value:
         extra += layers * ((heads + 2 * n_kv) * hd + d)  # q, k, v and o_proj biases (LlamaAttention)

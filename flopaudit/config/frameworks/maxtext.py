@@ -15,7 +15,7 @@ from typing import Any
 
 from flopaudit.config.frameworks.base import READERS, FrameworkFlop, ReadOptions, TrainingRun, Value, missing
 from flopaudit.config.frameworks.fields import Fields, absent
-from flopaudit.config.frameworks.parameters import counts, norm_vectors
+from flopaudit.config.frameworks.parameters import counts
 from flopaudit.config.frameworks.presets import table
 from flopaudit.config.yaml_source import parse_yaml
 from flopaudit.errors import ConfigError
@@ -138,7 +138,7 @@ class _Resolver:
         global_batch = int(batch)
         self.values["global_batch"] = Value(global_batch, None, "per_device_batch_size x devices x "
                                                                  "gradient_accumulation_steps")
-        total, active = counts(arch, norm_vectors(arch["layers"], arch["d_model"]), self.path)
+        total, active = counts(arch, 0, self.path, rms_norms=True)
         flop = self.framework_flop(arch, per_device, seq, accumulation, devices, steps)
         used = sorted(f"{name} = {v.value}" for name, v in self.values.items()
                       if v.origin.startswith("MaxText base.yml"))

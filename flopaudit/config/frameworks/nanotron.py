@@ -13,7 +13,7 @@ from typing import Any
 
 from flopaudit.config.frameworks.base import READERS, FrameworkFlop, ReadOptions, TrainingRun, Value
 from flopaudit.config.frameworks.fields import Fields, absent, dotted
-from flopaudit.config.frameworks.parameters import counts, norm_vectors
+from flopaudit.config.frameworks.parameters import counts
 from flopaudit.config.yaml_source import parse_yaml
 from flopaudit.errors import ConfigError
 from flopaudit.estimate.frameworks import nanotron as formula
@@ -100,7 +100,7 @@ class NanotronReader:
         if tp is not None and pp is not None:
             values["devices"] = Value(dp * tp.value * pp.value, f.line(("parallelism",)),
                                       "parallelism.dp x tp x pp")
-        total, active = counts(arch, norm_vectors(layers, d), path)
+        total, active = counts(arch, 0, path, rms_norms=True)
         per_step = formula.get_flops(num_layers=layers, hidden_size=d, num_heads=heads,
                                      num_key_value_heads=arch["kv_heads"], vocab_size=vocab, seq_len=seq,
                                      ffn_hidden_size=d_ff, batch_size=global_batch)

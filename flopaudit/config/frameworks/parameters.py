@@ -17,13 +17,13 @@ from flopaudit.errors import ConfigError
 from flopaudit.estimate.methods import arch_parameters
 
 
-def norm_vectors(layers: int, d_model: int, *, per_layer: int = 2, final: int = 1, width: int = 1) -> int:
-    """Norm parameters: ``per_layer`` per layer + ``final``, ``width`` d_model vectors each (RMSNorm 1, LayerNorm 2)."""
-    return (layers * per_layer + final) * width * d_model
+def counts(architecture: dict[str, Any], extra: int, path: Path, *, rms_norms: bool = False) -> tuple[int, int | None]:
+    """(total, active-or-None) parameters: the weight-matrix formula plus ``extra`` norm/bias parameters.
 
-
-def counts(architecture: dict[str, Any], extra: int, path: Path) -> tuple[int, int | None]:
-    """(total, active-or-None) parameters: the weight-matrix formula plus ``extra`` norm/bias parameters."""
+    ``rms_norms`` adds the RMSNorm weights of a pre-norm decoder (two per layer and a final one) with
+    flopaudit's own formula (``arch_parameters(norms=True)``); ``extra`` is whatever else the
+    framework's model has (LayerNorm biases, attention biases, other norm layouts).
+    """
     try:
         arch = Architecture(**architecture)
     except ValidationError as exc:
@@ -31,6 +31,6 @@ def counts(architecture: dict[str, Any], extra: int, path: Path) -> tuple[int, i
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise ConfigError(f"the model this file describes is not a valid architecture: {where}: {first['msg']}",
                           file=path) from None
-    total = int(arch_parameters(arch, active=False)) + extra
-    active = int(arch_parameters(arch, active=True)) + extra if arch.experts else None
+    total = int(arch_parameters(arch, active=False, norms=rms_norms)) + extra
+    active = int(arch_parameters(arch, active=True, norms=rms_norms)) + extra if arch.experts else None
     return total, active
