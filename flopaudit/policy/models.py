@@ -10,7 +10,7 @@ Schema of these models, so an organisation can write its own policy file and loa
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -210,6 +210,9 @@ class Policy(_Strict):
     unverified: list[str] = Field(default_factory=list,
                                   description="Facts in this file not checked against the primary text")
     notes: list[str] = Field(default_factory=list)
+    tests: list[PolicyTest] = Field(
+        default_factory=list, description="Fixtures: small configs and the verdict this policy must give each "
+                                          "('flopaudit policies verify' runs them)")
     overrides: str | None = Field(
         default=None, description="The id of the built-in policy this file replaces; a file reusing a "
                                   "built-in id is refused without it, and every output names the override")
@@ -229,3 +232,16 @@ class Policy(_Strict):
         if len(set(ids)) != len(ids):
             raise ValueError(f"duplicate rule ids in {ids}")
         return self
+
+
+class PolicyTest(_Strict):
+    """A fixture of a policy: a small config, written inline, and the verdict the policy must give it."""
+
+    name: str = Field(min_length=1, description="Names the fixture in messages")
+    config: dict[str, Any] = Field(description="A flopaudit config, as a mapping (model, training, ...)")
+    verdict: Literal["above", "below", "indeterminate", "not-applicable"]
+    rule: str | None = Field(default=None, description="The id of the rule that must decide the verdict")
+    note: str = Field(default="", description="Why the config gets this verdict")
+
+
+Policy.model_rebuild()

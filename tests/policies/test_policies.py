@@ -21,7 +21,8 @@ from flopaudit.policy.status import status_on
 
 HERE = Path(__file__).parent
 SPEC_IDS = ["eu-ai-act-systemic-risk", "eu-gpai-indicative", "eu-downstream-modifier", "us-eo-14110",
-            "us-eo-14110-bio", "us-eo-14110-cluster", "us-ca-sb53", "us-ca-sb1047", "us-ny-raise"]
+            "us-eo-14110-bio", "us-eo-14110-cluster", "us-ca-sb53", "us-ca-sb1047", "us-ny-raise",
+            "kr-ai-basic-act"]
 
 
 def _cases() -> list[tuple[str, str, str]]:
@@ -58,7 +59,7 @@ def test_fixture_verdict(policy_id: str, fixture: str, verdict: str) -> None:
     ("eu-ai-act-systemic-risk", "in-force"), ("eu-gpai-indicative", "in-force"),
     ("eu-downstream-modifier", "in-force"), ("us-eo-14110", "revoked"), ("us-eo-14110-bio", "revoked"),
     ("us-eo-14110-cluster", "revoked"), ("us-ca-sb53", "in-force"), ("us-ca-sb1047", "vetoed"),
-    ("us-ny-raise", "not-yet-effective"),
+    ("us-ny-raise", "not-yet-effective"), ("kr-ai-basic-act", "in-force"),
 ])
 def test_status_on_2026_11_27_matches_spec(policy_id: str, status: str) -> None:
     assert status_on(builtin_policies()[policy_id], dt.date(2026, 11, 27)) == status
@@ -72,6 +73,9 @@ def test_status_follows_dates() -> None:
     assert status_on(eu, dt.date(2025, 8, 1)) == "not-yet-effective"
     assert status_on(eu, dt.date(2025, 8, 2)) == "in-force"
     assert status_on(ny, dt.date(2027, 1, 1)) == "in-force"
+    kr = builtin_policies()["kr-ai-basic-act"]
+    assert status_on(kr, dt.date(2026, 1, 21)) == "not-yet-effective"
+    assert status_on(kr, dt.date(2026, 1, 22)) == "in-force"   # in force on the day; fines deferred
 
 
 def test_every_policy_cites_a_primary_source_and_marks_unverified_facts() -> None:

@@ -114,8 +114,8 @@ def test_item6_policies_and_as_of_from_settings_are_notices(tmp_path: Path) -> N
     settings = repo / ".flopaudit.yaml"
     assert [n["message"] for n in data["notices"][:2]] == [
         f"project settings {settings} judges only us-ca-sb53; built-in policies NOT judged: "
-        "eu-ai-act-systemic-risk, eu-downstream-modifier, eu-gpai-indicative, us-ca-sb1047, us-eo-14110-bio, "
-        "us-eo-14110-cluster, us-eo-14110, us-ny-raise",
+        "eu-ai-act-systemic-risk, eu-downstream-modifier, eu-gpai-indicative, kr-ai-basic-act, us-ca-sb1047, "
+        "us-eo-14110-bio, us-eo-14110-cluster, us-eo-14110, us-ny-raise",
         f"policies judged as of 2025-06-01 (project settings {settings}), not today: whether each policy is in "
         "force, and so gates, is decided for that date"]
     # The same choice made on the command line is the operator's: no policies notice.
