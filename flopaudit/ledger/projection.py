@@ -30,13 +30,19 @@ def steps_until(threshold: float, total_flop: float, flop_per_step: float, *, st
     return math.floor(gap) + 1 if strict else math.ceil(gap)
 
 
-def time_after_steps(now: dt.datetime, steps: int, seconds_per_step: float) -> dt.datetime:
-    """Wall-clock time ``steps`` steps after ``now`` at ``seconds_per_step`` each."""
-    return now + dt.timedelta(seconds=steps * seconds_per_step)
+def time_after_steps(now: dt.datetime, steps: int, seconds_per_step: float) -> dt.datetime | None:
+    """Wall-clock time ``steps`` steps after ``now`` at ``seconds_per_step`` each (None past year 9999)."""
+    try:
+        return now + dt.timedelta(seconds=steps * seconds_per_step)
+    except OverflowError:
+        return None
 
 
 def deadline(crossing: dt.datetime, *, days: int | None = None, hours: int | None = None) -> dt.datetime | None:
-    """An obligation's deadline: ``days`` and/or ``hours`` after the crossing (None when it has neither)."""
+    """An obligation's deadline: ``days`` and/or ``hours`` after the crossing (None with neither, or past year 9999)."""
     if days is None and hours is None:
         return None
-    return crossing + dt.timedelta(days=days or 0, hours=hours or 0)
+    try:
+        return crossing + dt.timedelta(days=days or 0, hours=hours or 0)
+    except OverflowError:
+        return None

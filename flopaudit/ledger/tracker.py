@@ -136,6 +136,9 @@ class Tracker:
         self._signatures: list[tuple[Any, ...]] = []
         self._cache: dict[tuple[Any, ...], int] = {}
         self._in_step = False
+        self._counted = False
+        self._flop = 0
+        self._uncounted: dict[str, int] = {}
         self._paused = 0
         self._hooks: list[Any] = []
         self._last_time = 0.0
@@ -234,6 +237,7 @@ class Tracker:
             return
         self._in_step = True
         self._signatures = []
+        self._counted, self._flop, self._uncounted = False, 0, {}
         if not self.reuse or not self._cache:
             self._start_counting()
 
@@ -242,11 +246,18 @@ class Tracker:
             self._mode = FlopAuditMode(self.model, attention=self.attention)
             self._mode.__enter__()
 
-    def _stop_counting(self) -> FlopAuditMode | None:
+    def _stop_counting(self) -> bool:
+        """Stop the counter, adding what it counted to the step's; whether one was running."""
         mode, self._mode = self._mode, None
-        if mode is not None:
-            mode.__exit__(None, None, None)
-        return mode
+        if mode is None:
+            return False
+        mode.__exit__(None, None, None)
+        self._counted = True
+        self._flop += mode.tally.total("forward") + mode.tally.total("backward")
+        for op, calls in mode.tally.uncounted.items():
+            if not op.startswith(NOT_ARITHMETIC):
+                self._uncounted[op] = self._uncounted.get(op, 0) + calls
+        return True
 
     def _pre_forward(self, module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if not self._in_step or self._paused:
@@ -259,13 +270,13 @@ class Tracker:
     @contextmanager
     def pause(self) -> Iterator[None]:
         """Run something that is not part of the step (evaluation, logging) without counting it."""
-        mode = self._stop_counting()
+        was_counting = self._stop_counting()
         self._paused += 1
         try:
             yield
         finally:
             self._paused -= 1
-            if mode is not None:
+            if was_counting:
                 self._start_counting()
 
     def wrap(self, fn: F) -> F:
@@ -286,13 +297,12 @@ class Tracker:
         assert self.dist is not None
         if not self._in_step:
             self.begin_step()
-        mode = self._stop_counting()
+        self._stop_counting()
         key = tuple(self._signatures)
         uncounted: dict[str, int] = {}
-        if mode is not None:
-            flop = mode.tally.total("forward") + mode.tally.total("backward")
-            uncounted = {op: n for op, n in sorted(mode.tally.uncounted.items())
-                         if not op.startswith(NOT_ARITHMETIC)}
+        if self._counted:
+            flop = self._flop
+            uncounted = dict(sorted(self._uncounted.items()))
             if self.reuse:
                 if len(self._cache) >= _CACHE_LIMIT:
                     self._cache.pop(next(iter(self._cache)))

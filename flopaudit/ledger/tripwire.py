@@ -109,7 +109,8 @@ class Tripwire:
                   "steps_to_threshold": steps,
                   "projected_crossing": crossing.isoformat() if crossing else None,
                   "obligations": deadlines}
-        when = crossing.strftime("%Y-%m-%d %H:%M UTC") if crossing else "never at 0 FLOP per step"
+        when = (crossing.strftime("%Y-%m-%d %H:%M UTC") if crossing else
+                "never at 0 FLOP per step" if steps is None else "after the year 9999")
         due_text = "; ".join(f"{d['obligation']} due by {d['deadline'][:10]}" for d in deadlines if d["deadline"])
         share = "" if self.fraction == 1 else f" ({self.fraction:g} of it: {self.fraction * armed.threshold:.3g})"
         message = (f"flopaudit ledger: step {step}: projected compute {projected:.3g} FLOP crosses "

@@ -38,3 +38,5 @@ def test_dates() -> None:
     assert projection.deadline(T0, days=14) == dt.datetime(2026, 3, 15, 12, 0, tzinfo=dt.timezone.utc)
     assert projection.deadline(T0, hours=24) == dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.timezone.utc)
     assert projection.deadline(T0) is None
+    # 1e12 s is about 31,700 years: past datetime's year 9999
+    assert projection.time_after_steps(T0, 10**12, 1.0) is None
