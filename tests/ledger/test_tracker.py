@@ -202,3 +202,29 @@ def test_bad_arguments_are_config_errors(tmp_path: Path) -> None:
         flopaudit.track(model, ledger=tmp_path / "a.jsonl", planned_steps=0)
     with pytest.raises(ConfigError, match="nn.Module"):
         flopaudit.track("model", ledger=tmp_path / "a.jsonl")
+
+
+def test_a_fired_tripwire_is_not_recorded_again_after_a_resume(tmp_path: Path) -> None:
+    ledger = tmp_path / "run.jsonl"
+    model, opt = _model()
+    for resume in (False, True):
+        # 1792 FLOP/step, 55804 planned: 100,000,768 > 1e8 from the first step on
+        with flopaudit.track(model, ledger=ledger, planned_steps=55804, policies=[POLICY],
+                             resume=resume) as tracker:
+            for _ in range(2):
+                _train_step(model, opt, 2)
+                tracker.step()
+    summary = read_ledger(ledger)
+    assert summary.steps == 4 and [t["step"] for t in summary.tripwires] == [1]
+
+
+def test_a_second_tracker_on_the_same_ledger_is_refused(tmp_path: Path) -> None:
+    ledger = tmp_path / "run.jsonl"
+    model, opt = _model()
+    with flopaudit.track(model, ledger=ledger) as first:
+        with pytest.raises(LedgerError, match="another process is appending"):
+            flopaudit.track(model, ledger=ledger, resume=True).start()
+        _train_step(model, opt, 2)
+        first.step()
+    # only the first tracker's start and step records are in the ledger
+    assert [json.loads(line)["type"] for line in ledger.read_text().splitlines()] == ["start", "step"]
