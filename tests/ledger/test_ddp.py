@@ -81,13 +81,20 @@ def test_per_step_flop_equals_flopaudit_profile_times_ranks(tmp_path: Path) -> N
 
 
 def _rank_pids(launcher: int) -> dict[int, int]:
-    """RANK -> pid of the launcher's worker processes (read from /proc)."""
+    """RANK -> pid of the launcher's worker processes (their parent and environment, from /proc)."""
     out: dict[int, int] = {}
-    for child in Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split():
-        environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid != launcher:
+                continue
+            environ = (stat.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended meanwhile
         for entry in environ:
             if entry.startswith(b"RANK="):
-                out[int(entry[5:])] = int(child)
+                out[int(entry[5:])] = int(stat.parent.name)
     return out
 
 
