@@ -126,3 +126,31 @@ def test_a_rank_killed_mid_run_then_resumed(tmp_path: Path, victim: int) -> None
     numbers = [r["step"] for r in records]
     assert numbers == list(range(1, final + 1))  # no step twice, none lost
     assert resumed.total_flop == sum(r["flop"] for r in records) == final * PER_STEP
+
+
+def test_a_second_job_on_a_running_ledger_is_refused(tmp_path: Path) -> None:
+    ledger = tmp_path / "run.jsonl"
+    log = tmp_path / "first.log"
+    with log.open("w") as out:  # a file, not a pipe: a full pipe would stall the job
+        first = subprocess.Popen(_command("--steps", "150", "--ledger", str(ledger), "--step-delay", "0.05"),
+                                 cwd=ROOT, env=ENV, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while not (ledger.exists() and b'"type":"step"' in ledger.read_bytes()):
+            assert time.monotonic() < deadline and first.poll() is None, "the first job recorded no step"
+            time.sleep(0.05)
+        # a misconfigured restart: the same ledger while the first job still appends to it
+        second = subprocess.run(_command("--steps", "150", "--ledger", str(ledger), "--resume"), cwd=ROOT,
+                                env=ENV, capture_output=True, text=True, timeout=240)
+        assert first.poll() is None, "the first job ended before the second was refused"
+        assert second.returncode != 0
+        assert "another process is appending to this ledger" in second.stderr
+        assert first.wait(timeout=240) == 0, log.read_text()[-3000:]
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    summary = read_ledger(ledger)
+    # the first job's records alone: one start, steps 1..150 once each
+    assert summary.starts == 1 and [r["step"] for r in _step_records(ledger)] == list(range(1, 151))
+    assert summary.total_flop == 150 * PER_STEP
