@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from flopaudit.ledger import LedgerSummary
 
 
 @click.group()
@@ -31,12 +35,8 @@ def _flop(value: float | None) -> str:
     return "unknown" if value is None else f"{value:.4g}" if abs(value) < 1e4 else f"{value:.4e}"
 
 
-def render_text(summary: object) -> str:
+def render_text(s: LedgerSummary) -> str:
     """The text view of a :class:`~flopaudit.ledger.LedgerSummary`."""
-    from flopaudit.ledger import LedgerSummary
-
-    assert isinstance(summary, LedgerSummary)
-    s = summary
     steps = f"{s.steps}" + (f" (steps {s.first_step}..{s.last_step})" if s.steps else "")
     rows = [("ledger", s.path), ("steps", steps),
             ("ranks", str(s.ranks) + (f" (seen: {', '.join(map(str, s.ranks_seen))})" if len(s.ranks_seen) > 1 else "")

@@ -40,6 +40,7 @@ from flopaudit.errors import ConfigError, FlopauditError, LedgerError
 from flopaudit.ledger import records
 from flopaudit.ledger.file import LedgerFile
 from flopaudit.ledger.tripwire import Tripwire
+from flopaudit.measure.attention import CONVENTIONS
 from flopaudit.measure.counter import FlopAuditMode
 
 LOG = logging.getLogger("flopaudit.ledger")
@@ -112,6 +113,8 @@ class Tracker:
                                       or value < (1 if name == "planned_steps" else 0)):
                 raise ConfigError(f"{name} must be an integer >= {1 if name == 'planned_steps' else 0}, "
                                   f"not {value!r}")
+        if attention not in CONVENTIONS:
+            raise ConfigError(f"attention must be one of {', '.join(CONVENTIONS)}, not {attention!r}")
         if isinstance(policies, str):
             policies = [policies]
         self.model = model

@@ -200,6 +200,8 @@ def test_bad_arguments_are_config_errors(tmp_path: Path) -> None:
         flopaudit.track(model, ledger=tmp_path / "a.jsonl", policies=[POLICY], fraction=1.5).start()
     with pytest.raises(ConfigError, match="planned_steps"):
         flopaudit.track(model, ledger=tmp_path / "a.jsonl", planned_steps=0)
+    with pytest.raises(ConfigError, match="attention must be one of"):
+        flopaudit.track(model, ledger=tmp_path / "a.jsonl", attention="sparse")
     with pytest.raises(ConfigError, match="nn.Module"):
         flopaudit.track("model", ledger=tmp_path / "a.jsonl")
 
