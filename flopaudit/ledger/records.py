@@ -165,6 +165,17 @@ class LedgerSummary:
     projection: Projection | None
     tripwires: list[dict[str, Any]] = field(default_factory=list)
 
+    def require_total(self) -> int:
+        """The measured total, or a LedgerError (a ConfigError) when it is not known: no step, or steps not counted."""
+        if not self.steps:
+            raise LedgerError("the ledger records no step yet", file=self.path)
+        if self.total_flop is None:
+            shown = ", ".join(map(str, self.unmeasured_steps[:5])) + (" ..." if len(self.unmeasured_steps) > 5 else "")
+            raise LedgerError(f"{len(self.unmeasured_steps)} steps of the ledger were not counted (steps {shown}), "
+                              f"so its total is unknown (the counted steps add up to {self.counted_flop:.4g} FLOP)",
+                              file=self.path, hint="track such runs with reuse=False")
+        return self.total_flop
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (times as ISO 8601)."""
         return {"path": self.path, "steps": self.steps, "first_step": self.first_step,

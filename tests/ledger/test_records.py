@@ -107,3 +107,19 @@ def test_an_unmeasured_step_makes_the_total_unknown(tmp_path: Path) -> None:
     assert summary.unmeasured_steps == [4] and summary.steps == 4
     # per counted step: 3600 / 3
     assert summary.flop_per_step == 1200
+    with pytest.raises(LedgerError, match=r"1 steps of the ledger were not counted \(steps 4\)") as info:
+        summary.require_total()
+    assert isinstance(info.value, ConfigError) and info.value.file == str(path)
+
+
+def test_require_total() -> None:
+    assert read_ledger(THREE).require_total() == 3600  # 1000 + 1000 + 1600
+
+
+def test_a_ledger_with_only_a_start_record_has_no_total(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text(THREE.read_text().splitlines()[0] + "\n")
+    summary = read_ledger(path)
+    assert summary.steps == 0 and summary.total_flop == 0 and summary.projection is None
+    with pytest.raises(LedgerError, match="no step yet"):
+        summary.require_total()
