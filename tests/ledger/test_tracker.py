@@ -230,3 +230,30 @@ def test_a_second_tracker_on_the_same_ledger_is_refused(tmp_path: Path) -> None:
         first.step()
     # only the first tracker's start and step records are in the ledger
     assert [json.loads(line)["type"] for line in ledger.read_text().splitlines()] == ["start", "step"]
+
+
+def test_gradient_clipping_and_adamw_are_known_zero(tmp_path: Path) -> None:
+    ledger = tmp_path / "run.jsonl"
+    torch.manual_seed(0)
+    # LayerNorm and GELU between the layers cost 0; the matrix products are the module docstring's 1792
+    model = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.LayerNorm(16), nn.Linear(16, 4))
+    opt = torch.optim.AdamW(model.parameters())
+    with flopaudit.track(model, ledger=ledger, reuse=False) as tracker:
+        model(torch.randn(2, 8)).pow(2).mean().backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # aten._foreach_norm: a reduction
+        opt.step()
+        opt.zero_grad()
+        tracker.step()
+    (step,) = _steps(ledger)
+    assert step["flop"] == 1792 and "uncounted_ops" not in step
+
+
+def test_an_op_without_a_formula_is_listed_never_priced(tmp_path: Path) -> None:
+    ledger = tmp_path / "run.jsonl"
+    model, opt = _model()
+    with flopaudit.track(model, ledger=ledger, reuse=False) as tracker:
+        _train_step(model, opt, 2)
+        torch.linalg.eigvalsh(torch.eye(3))  # no formula, not known to cost 0
+        tracker.step()
+    (step,) = _steps(ledger)
+    assert step["flop"] == 1792 and "aten._linalg_eigh" in step["uncounted_ops"]
