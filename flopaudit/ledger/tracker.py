@@ -17,7 +17,8 @@ Two ways to count (``reuse``):
   run under the counter, and is credited that count (``"reused"``) if its whole signature
   matches; any other step is counted. A step whose later forward calls differ from every counted
   signature after its first matched cannot be priced: it is recorded with ``flop: null``
-  (``"unmeasured"``) and a warning, and the ledger's total becomes unknown.
+  (``"unmeasured"``) and a warning, the ledger's total becomes unknown, and the tracker counts
+  every later step (as ``reuse=False``).
 
 Across ranks the per-rank FLOP are gathered as int64 (exact) with ``torch.distributed`` when it
 is initialised, and summed in Python; rank 0 alone opens, locks and appends to the ledger.
@@ -315,9 +316,11 @@ class Tracker:
             flop, method_code = self._cache[key], 1
         else:
             flop, method_code = -1, 0
+            self.reuse = False  # at most one such step: every later step is counted
             LOG.warning("flopaudit ledger: step %d changed its input shapes after its first forward call, "
-                        "which matched an earlier step; it was not counted (use reuse=False for loops "
-                        "whose micro-batches change shape within a step)", self.current + 1)
+                        "which matched an earlier step; it was not counted, and every later step is "
+                        "(use reuse=False for loops whose micro-batches change shape within a step)",
+                        self.current + 1)
         self.current += 1
         now = time.monotonic()
         seconds, self._last_time = now - self._last_time, now

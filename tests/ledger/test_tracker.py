@@ -129,18 +129,21 @@ def test_a_step_whose_later_micro_batch_changes_shape_is_unmeasured(tmp_path: Pa
     ledger = tmp_path / "run.jsonl"
     model, opt = _model()
     with caplog.at_level(logging.WARNING, "flopaudit.ledger"), flopaudit.track(model, ledger=ledger) as tracker:
-        for sizes in ((2, 2), (2, 3)):  # gradient accumulation over two micro-batches
+        for sizes in ((2, 2), (2, 3), (2, 3), (2, 2)):  # gradient accumulation over two micro-batches
             for batch in sizes:
                 model(torch.randn(batch, 8)).pow(2).mean().backward()
             opt.step()
             opt.zero_grad()
             tracker.step()
     steps = _steps(ledger)
-    # step 1: 2 micro-batches of 2 = 2 * 1792 = 3584; step 2 cannot be priced, never zero
-    assert [(s["method"], s["flop"]) for s in steps] == [("measured", 3584), ("unmeasured", None)]
+    # step 1: 2 micro-batches of 2 = 2 * 1792 = 3584; step 2 cannot be priced, never zero;
+    # then every step is counted: 1792 + 2688 = 4480 for (2, 3)
+    assert [(s["method"], s["flop"]) for s in steps] == [("measured", 3584), ("unmeasured", None),
+                                                          ("measured", 4480), ("measured", 3584)]
     assert "not counted" in caplog.text
     summary = read_ledger(ledger)
-    assert summary.total_flop is None and summary.counted_flop == 3584 and summary.unmeasured_steps == [2]
+    # 3584 + 4480 + 3584 = 11648 counted; the total is unknown
+    assert summary.total_flop is None and summary.counted_flop == 11648 and summary.unmeasured_steps == [2]
 
 
 def _tripwire_run(tmp_path: Path, planned: int, policy: str, fraction: float = 1.0) -> list[dict[str, Any]]:
