@@ -9,7 +9,8 @@ message`` (no traceback); exit code 1 is reserved for a crossed policy threshold
     FlopauditError                  anything flopaudit reports as "could not be judged"
     ├── InputError                  a user input is wrong; carries its file and place
     │   ├── ConfigError             a training-run config (YAML) is invalid
-    │   │   └── SettingsError       project settings ([tool.flopaudit], .flopaudit.yaml) are invalid
+    │   │   ├── SettingsError       project settings ([tool.flopaudit], .flopaudit.yaml) are invalid
+    │   │   └── LedgerError         a compute ledger (JSON lines) is invalid, locked or inconsistent
     │   ├── PolicyError             a policy file or policy id is invalid
     │   ├── ModelSourceError        an hf_config / factory / module cannot be built
     │   ├── CodeNotAllowedError     a config names code to run, and --allow-code was not given
@@ -66,6 +67,10 @@ class ConfigError(InputError):
 
 class SettingsError(ConfigError):
     """Project settings (``[tool.flopaudit]`` or ``.flopaudit.yaml``) are invalid."""
+
+
+class LedgerError(ConfigError):
+    """A compute ledger is invalid, held by another process, or does not fit the run resuming it."""
 
 
 class PolicyError(InputError):

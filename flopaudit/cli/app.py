@@ -20,6 +20,7 @@ COMMANDS = {
     "schema": ("flopaudit.cli.schema:schema", "Print the JSON Schema of a config or policy file."),
     "import": ("flopaudit.cli.importer:import_command",
                "Write the flopaudit config of a training framework's own file (Megatron-LM, torchtitan ...)."),
+    "ledger": ("flopaudit.cli.ledger:ledger", "Read a training run's compute ledger: 'ledger show LEDGER'."),
 }
 
 

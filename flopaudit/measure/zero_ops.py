@@ -82,7 +82,7 @@ _REDUCTION = """
     max_pool3d_with_indices max_pool3d_with_indices_backward avg_pool2d avg_pool2d_backward
     avg_pool3d avg_pool3d_backward adaptive_avg_pool2d _adaptive_avg_pool2d
     _adaptive_avg_pool2d_backward adaptive_max_pool2d adaptive_max_pool2d_backward mean median
-    min nanmean nansum norm linalg_vector_norm prod std std_mean sum sum_to_size var var_mean
+    min nanmean nansum norm linalg_vector_norm _foreach_norm prod std std_mean sum sum_to_size var var_mean
     _softmax _softmax_backward_data _log_softmax _log_softmax_backward_data _safe_softmax softmax
     log_softmax special_logsumexp
 """
