@@ -110,6 +110,9 @@ def _stage_dict(r: StageResult, loaded: LoadedConfig) -> dict[str, Any]:
         ref = r.stage.training_config
         extra["training_config"] = {"path": ref.path if ref else str(run.path), "format": run.format,
                                     "tokens": run.tokens, "derived": derived(run), "notes": list(run.notes)}
+    ledger = loaded.ledgers.get(r.stage.name)
+    if ledger is not None:
+        extra["ledger"] = ledger.to_dict()
     return {
         "name": r.stage.name, "kind": r.stage.kind, "method": r.method, "flop": r.flop.as_dict(),
         "tokens": r.stage.processed_tokens.central if r.stage.processed_tokens else None, **extra,
@@ -333,6 +336,8 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
 
     if any(stage.training_config is not None for stage in loaded.config.training):
         loaded = resolve(loaded, allow_outside_paths=allow_outside_paths)
+    if any(stage.ledger is not None for stage in loaded.config.training):
+        loaded = _with_ledgers(loaded, allow_outside_paths=allow_outside_paths)
     if method is not None and method not in METHOD_ORDER:
         raise ConfigError(f"unknown method '{method}'{did_you_mean(method, METHOD_ORDER)}; "
                           f"known: {', '.join(METHOD_ORDER)}")
@@ -343,7 +348,8 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     selected = select_policies(loaded, policies, extra_policies)
     ctx = Context(config.model, config.counting.attention,
                   measured_counter(loaded, allow_code=allow_code, code_limits=code_limits, method=method,
-                                   allow_outside_paths=allow_outside_paths), runs=dict(loaded.runs))
+                                   allow_outside_paths=allow_outside_paths), runs=dict(loaded.runs),
+                  ledgers=dict(loaded.ledgers))
     stages = []
     source_key = "hf_config" if config.model.hf_config is not None else "factory"
     for i, stage in enumerate(config.training):
@@ -368,6 +374,24 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     if method is not None:
         found += notices.method_selected(method, stages, checks)
     return AuditResult(loaded, stages, checks, date, fail_on, method, found)
+
+
+def _with_ledgers(loaded: LoadedConfig, *, allow_outside_paths: bool) -> LoadedConfig:
+    """``loaded`` with the compute ledger of every ``ledger:`` stage read (a bad one is an error at its line)."""
+    import dataclasses
+
+    from flopaudit.ledger.records import read_ledger  # no torch: the ledger's reader is plain JSON
+
+    ledgers = {}
+    for i, stage in enumerate(loaded.config.training):
+        if stage.ledger is None:
+            continue
+        path, why = config_file(stage.ledger, loaded.file, allow_outside=allow_outside_paths)
+        if why is not None or path is None:
+            raise loaded.error(why or "cannot read", "training", i, "ledger")
+        summary = read_ledger(path)
+        ledgers[stage.name] = dataclasses.replace(summary, path=stage.ledger)
+    return dataclasses.replace(loaded, ledgers=ledgers)
 
 
 def audit_file(path: str | Path, *, devices: int | None = None, vocab: int | None = None,

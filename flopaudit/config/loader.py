@@ -26,6 +26,8 @@ class LoadedConfig:
     #: Framework config files read for ``training_config:`` stages, by stage name
     #: (:func:`flopaudit.config.training_config.resolve` fills them in).
     runs: dict[str, TrainingRun] = field(default_factory=dict)
+    #: Compute ledgers (``ledger:`` stages) by stage name: :class:`flopaudit.ledger.records.LedgerSummary`.
+    ledgers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def file(self) -> str:

@@ -282,6 +282,9 @@ class Stage(_Strict):
     tokens_per_sample: Annotated[Num, AtMost(1e8, "as sequence_length")] | None = None
     sequence_length: Length | None = None
     training_config: TrainingConfigRef | None = None
+    ledger: str | None = Field(default=None, min_length=1, description=(
+        "a compute ledger of this stage's training run (flopaudit.track), relative to this config: "
+        "its total, measured during training, is the stage's measured estimate"))
     decoder_length: Length | None = Field(
         default=None, description="encoder-decoder models (T5, BART, Whisper): decoder tokens per sequence "
                                   "when the real architecture is counted; default sequence_length")
@@ -319,6 +322,8 @@ class Stage(_Strict):
                 raise located(f"{key} is for kinds {', '.join(sorted(GENERATION_KINDS))}", key)
         if self.public and self.kind != "synthetic-data":
             raise located("public is for kind synthetic-data", "public")
+        if self.ledger is not None and self.kind not in TRAINING_KINDS:
+            raise located(f"ledger is for the training kinds ({', '.join(sorted(TRAINING_KINDS))})", "ledger")
         if self.training_config is not None and self.kind not in TRAINING_KINDS:
             raise located(f"training_config is for the training kinds ({', '.join(sorted(TRAINING_KINDS))})",
                           "training_config")

@@ -51,6 +51,8 @@ class Context:
     measured_per_token: Callable[[int, int | None], tuple[float, list[str], list[str]]] | None = None
     #: Framework config files read for ``training_config:`` stages, by stage name (TrainingRun).
     runs: dict[str, Any] = field(default_factory=dict)
+    #: Compute ledgers of ``ledger:`` stages, by stage name (LedgerSummary).
+    ledgers: dict[str, Any] = field(default_factory=dict)
 
     def active_parameters(self) -> tuple[Band, str] | None:
         """Active parameters and where they come from (config, or derived from the architecture)."""
@@ -176,7 +178,10 @@ def _seq_len(stage: Stage, ctx: Context) -> int:
 
 @METHODS.register("measured")
 def measured(stage: Stage, ctx: Context) -> Estimate:
-    """Counted forward+backward FLOP per token of the real architecture (hf_config or factory) x tokens."""
+    """FLOP executed during training as the stage's compute ledger recorded it; else counted forward+backward FLOP per token of the real architecture (hf_config or factory) x tokens."""
+    summary = ctx.ledgers.get(stage.name)
+    if summary is not None:
+        return _from_ledger(stage, summary)
     if ctx.measured_per_token is None:
         raise Unavailable("needs model.hf_config or model.factory")
     if stage.kind == "merge":
@@ -196,6 +201,26 @@ def measured(stage: Stage, ctx: Context) -> Estimate:
 
     estimate = _combine("measured", stage, ctx, training)
     return replace(estimate, warnings=tuple(f"op ran with no formula, NOT counted: {op}" for op in uncounted))
+
+
+def _from_ledger(stage: Stage, summary: Any) -> Estimate:
+    """The ``measured`` estimate of a stage whose training kept a compute ledger."""
+    if summary.total_flop is None:
+        raise Unavailable(f"its ledger has {len(summary.unmeasured_steps)} steps whose FLOP could not be "
+                          "counted (they are never taken as zero)")
+    flop = Band.exact(float(summary.total_flop))
+    when = (f", {summary.first.isoformat(timespec='seconds')} to {summary.last.isoformat(timespec='seconds')}"
+            if summary.first and summary.last else "")
+    notes = [f"measured during training: {summary.steps:,} steps on {summary.ranks} ranks{when}, summed over "
+             f"every rank (ledger {summary.path}; methods {summary.methods})"]
+    if summary.projection is not None:
+        p = summary.projection
+        end = f", ending about {p.projected_end.isoformat(timespec='minutes')}" if p.projected_end else ""
+        notes.append(f"projected to {format_number(p.projected_total_flop)} FLOP at the {p.planned_steps:,} "
+                     f"planned steps{end} (mean FLOP per step so far)")
+    if summary.torn_tail:
+        notes.append("the ledger's last line was torn by a crash and is not counted")
+    return Estimate("measured", flop, {"training": flop}, tuple(notes), label="ledger")
 
 
 @METHODS.register("transformer")

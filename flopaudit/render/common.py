@@ -149,3 +149,26 @@ def training_config_lines(result: "AuditResult") -> list[str]:
                    f"{at('steps')} x {run.global_batch:,} sequences{at('global_batch')} x "
                    f"{run.sequence_length:,} tokens{at('sequence_length')} = {run.tokens:,} tokens")
     return out
+
+
+def ledger_lines(result: "AuditResult") -> list[str]:
+    """One line per stage measured during training (``ledger:``): steps, ranks, times, projection."""
+    out = []
+    for r in result.stages:
+        s = result.loaded.ledgers.get(r.stage.name)
+        if s is None:
+            continue
+        when = (f", {s.first.isoformat(timespec='seconds')} to {s.last.isoformat(timespec='seconds')}"
+                if s.first and s.last else "")
+        total = flop(s.total_flop) if s.total_flop is not None else "not counted in full"
+        line = f"{r.stage.name}: measured during training (ledger {s.path}): {s.steps:,} steps on {s.ranks} ranks{when}, {total} FLOP"
+        if s.projection is not None:
+            p = s.projection
+            end = f" about {p.projected_end.date().isoformat()}" if p.projected_end else ""
+            line += f"; projected {flop(p.projected_total_flop)} at {p.planned_steps:,} planned steps{end}"
+        pre = [e for e in r.cross_checks if e.method in ("transformer", "6nd")]
+        if pre and s.total_flop:
+            e = pre[0]
+            line += f"; {e.method} estimate {flop(e.flop.central)} ({s.total_flop / e.flop.central - 1:+.1%} measured vs estimate)"
+        out.append(line)
+    return out

@@ -87,6 +87,8 @@ class StageView:
     cross_checks: list[tuple[str, str, str]]
     #: "read from FILE (format): steps (line) x batch x sequence = tokens" when from a training_config
     source: str = ""
+    #: "measured during training (ledger FILE): steps on ranks, times, total; projection" with a ledger
+    ledger: str = ""
 
 
 @dataclass
@@ -168,6 +170,8 @@ def _stage_views(result: "AuditResult") -> list[StageView]:
     total = result.total_flop.central
     sources = dict(zip((r.stage.name for r in result.stages if r.stage.name in result.loaded.runs),
                        c.training_config_lines(result)))
+    ledgers = dict(zip((r.stage.name for r in result.stages if r.stage.name in result.loaded.ledgers),
+                       c.ledger_lines(result)))
     views = []
     for r in result.stages:
         checks = []
@@ -175,7 +179,8 @@ def _stage_views(result: "AuditResult") -> list[StageView]:
             diff = f"{e.flop.central / r.flop.central - 1:+.0%}" if r.flop.central else "-"
             checks.append((f"{e.method} ({e.label})" if e.label else e.method, c.band(e.flop), diff))
         views.append(StageView(r, r.flop.central / total if total else 0.0, checks,
-                               sources.get(r.stage.name, "").partition(": ")[2]))
+                               sources.get(r.stage.name, "").partition(": ")[2],
+                               ledgers.get(r.stage.name, "").partition(": ")[2]))
     return views
 
 

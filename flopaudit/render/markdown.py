@@ -40,6 +40,8 @@ def _one(r: "AuditResult") -> list[str]:
                  for why in chk.reasons]
     if r.notices:
         lines += ["", f"**{c.NOTICES_TITLE}**", ""] + [f"- {safe.markdown(n)}" for n in c.notice_lines(r)]
+    if r.loaded.ledgers:
+        lines += ["", "**Measured during training**", ""] + [f"- {safe.markdown(t)}" for t in c.ledger_lines(r)]
     if r.loaded.runs:
         lines += ["", "**Training configs**", ""] + [f"- {safe.markdown(t)}" for t in c.training_config_lines(r)]
     if warnings:

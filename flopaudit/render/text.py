@@ -65,6 +65,7 @@ def _notes(result: "AuditResult") -> list[RenderableType]:
     obligations = [f"{chk.policy.id}: {o}" for chk in result.checks if chk.gates for o in chk.obligations]
     for title, lines, style in ((c.NOTICES_TITLE, c.notice_lines(result), "magenta"),
                                 ("Training configs", c.training_config_lines(result), "cyan"),
+                                ("Measured during training", c.ledger_lines(result), "cyan"),
                                 ("Warnings", warnings, "yellow"), ("Undecided because", reasons, "yellow"),
                                 ("Notes", notes, "cyan"),
                                 ("Obligations of policies in force", obligations, "red")):
