@@ -28,7 +28,8 @@ from flopaudit.suggest import did_you_mean
 LOCKABLE = {"policies": "policies", "as-of": "as_of", "counting": "counting"}
 #: Every settings key and the type it takes.
 KEYS = {"lock": list, "policies": list, "as-of": str, "fail-on": str, "method": str,
-        "allow-code": bool, "allow-outside-paths": bool}
+        "allow-code": bool, "allow-outside-paths": bool,
+        "waivers": object, "severity": object}  # waivers, severity: checked by flopaudit.policy.waivers/.severity
 FILES = (".flopaudit.yaml", "pyproject.toml")
 
 
@@ -46,6 +47,9 @@ class Settings:
     allow_outside_paths: bool = False
     #: key -> line in ``file``
     lines: dict[str, int] = field(default_factory=dict)
+    #: Waivers (flopaudit.policy.waivers.Waiver) and severity overrides (policy id -> SeverityOverride).
+    waivers: tuple[Any, ...] = ()
+    severity: dict[str, Any] = field(default_factory=dict)
 
 
 def find_settings(config_file: str | Path) -> Settings:
@@ -129,6 +133,8 @@ def _validate(table: Any, path: Path, lines: dict[str, int]) -> Settings:
             raise fail("as-of", f"as-of: '{values['as-of']}' is not a date (YYYY-MM-DD)") from None
     from flopaudit.audit import FAIL_ON
     from flopaudit.estimate.methods import METHOD_ORDER
+    from flopaudit.policy.severity import parse_settings as parse_severity
+    from flopaudit.policy.waivers import parse_settings as parse_waivers
 
     choices = {"fail-on": FAIL_ON, "method": METHOD_ORDER}
     for key, allowed in choices.items():
@@ -138,7 +144,9 @@ def _validate(table: Any, path: Path, lines: dict[str, int]) -> Settings:
     return Settings(file=str(path), lock=frozenset(values.get("lock", [])),
                     policies=tuple(values.get("policies", [])), as_of=as_of, fail_on=values.get("fail-on"),
                     method=values.get("method"), allow_code=values.get("allow-code", False),
-                    allow_outside_paths=values.get("allow-outside-paths", False), lines=lines)
+                    allow_outside_paths=values.get("allow-outside-paths", False), lines=lines,
+                    waivers=parse_waivers(values.get("waivers"), path, lines.get("waivers")),
+                    severity=parse_severity(values.get("severity"), path, lines.get("severity")))
 
 
 __all__ = ["FILES", "KEYS", "LOCKABLE", "Settings", "SettingsError", "find_settings"]

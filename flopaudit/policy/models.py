@@ -213,6 +213,10 @@ class Policy(_Strict):
     overrides: str | None = Field(
         default=None, description="The id of the built-in policy this file replaces; a file reusing a "
                                   "built-in id is refused without it, and every output names the override")
+    severity: Literal["error", "warning"] | None = Field(
+        default=None, description="What a crossing does: 'error' fails the gate (exit 1), 'warning' is shown and "
+                                  "annotated but exits 0. Default: error for a binding instrument, warning for "
+                                  "guidance and other non-binding texts (instrument.binding false)")
     #: The file the policy was read from (None for a policy built in code).
     _source: str | None = PrivateAttr(default=None)
 
@@ -220,6 +224,11 @@ class Policy(_Strict):
     def source(self) -> str | None:
         """The policy file this policy was read from."""
         return self._source
+
+    @property
+    def default_severity(self) -> str:
+        """``severity`` if the file gives it, else ``error`` for a binding instrument and ``warning`` otherwise."""
+        return self.severity or ("error" if self.instrument.binding else "warning")
 
     @model_validator(mode="after")
     def _has_primary(self) -> "Policy":
