@@ -119,6 +119,19 @@ def status_detail(policy: Policy, status: str) -> str:
     return status.replace("-", " ")
 
 
+def gate_text(check: PolicyCheck) -> str:
+    """What the check does to the CI gate, with its severity and waiver: the status column's second line."""
+    if not check.in_force:
+        return f"judged, never gates · severity {c.severity(check)}"
+    if check.waiver is not None:
+        return f"waived, does not gate · {c.waiver_line(check)} · severity {c.severity(check)}"
+    if check.severity == "warning":
+        return f"severity {c.severity(check)}: shown, never fails the CI check"
+    if check.expired_waiver is not None:
+        return f"gates the CI check · {c.waiver_line(check)} · severity {c.severity(check)}"
+    return f"gates the CI check · severity {c.severity(check)}"
+
+
 def _obligations(check: PolicyCheck) -> list[ObligationView]:
     by_id = {o.id: o for o in check.policy.obligations}
     out = []
@@ -188,6 +201,13 @@ def _headline(result: "AuditResult") -> tuple[str, str]:
         return "▲ Above: " + ", ".join(above) + more, "above"
     if undecided:
         return "◆ Undecided: " + ", ".join(undecided), "indeterminate"
+    waived = [k.policy.short_name for k in result.checks if k.waiver is not None and c.crossing(k)]
+    warned = [k.policy.short_name for k in result.checks if k.waiver is None and k.severity == "warning"
+              and c.crossing(k)]
+    if waived or warned:
+        parts = ([f"waived: {', '.join(waived)}"] if waived else []) + \
+            ([f"severity warning: {', '.join(warned)}"] if warned else [])
+        return "▼ Nothing that gates is crossed (" + "; ".join(parts) + ")", "below"
     return "▼ Below every threshold in force", "below"
 
 
@@ -298,7 +318,7 @@ def _environment() -> jinja2.Environment:
                        pct=lambda x: f"{x:.1%}" if x >= 0.001 else "< 0.1%")
     env.tests["web_url"] = is_web_url
     env.globals.update(VERDICT_LABEL=c.VERDICT_LABEL, VERDICT_ICON=VERDICT_ICON, flip_text=flip_text,
-                       compared_band=compared_band, margin_parts=margin_parts)
+                       compared_band=compared_band, margin_parts=margin_parts, gate_text=gate_text)
     return env
 
 
