@@ -215,8 +215,8 @@ class Policy(_Strict):
                                   "built-in id is refused without it, and every output names the override")
     severity: Literal["error", "warning"] | None = Field(
         default=None, description="What a crossing does: 'error' fails the gate (exit 1), 'warning' is shown and "
-                                  "annotated but exits 0. Default: error for a binding instrument, warning for "
-                                  "guidance and other non-binding texts (instrument.binding false)")
+                                  "annotated but exits 0. Default: warning for guidance (instrument.kind 'guidance', "
+                                  "e.g. an indicative criterion), error for every other instrument")
     #: The file the policy was read from (None for a policy built in code).
     _source: str | None = PrivateAttr(default=None)
 
@@ -227,8 +227,8 @@ class Policy(_Strict):
 
     @property
     def default_severity(self) -> str:
-        """``severity`` if the file gives it, else ``error`` for a binding instrument and ``warning`` otherwise."""
-        return self.severity or ("error" if self.instrument.binding else "warning")
+        """``severity`` if the file gives it, else ``warning`` for guidance and ``error`` otherwise (fail closed)."""
+        return self.severity or ("warning" if self.instrument.kind == "guidance" else "error")
 
     @model_validator(mode="after")
     def _has_primary(self) -> "Policy":

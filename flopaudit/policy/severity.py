@@ -1,7 +1,8 @@
 """Severity: whether a policy in force fails the gate (``error``) or is only shown (``warning``).
 
-A policy file may say ``severity: error | warning``; without it a binding instrument is an error
-and guidance or another non-binding text (the EU Guidelines' indicative 1e23 criterion) a warning
+A policy file may say ``severity: error | warning``; without it guidance (``instrument.kind:
+guidance``: the EU Guidelines' indicative 1e23 criterion) is a warning and every other
+instrument an error, so that a policy file that forgets the key fails closed
 (:attr:`flopaudit.policy.models.Policy.default_severity`). Project settings can raise or lower it
 per policy (``severity = {eu-gpai-indicative = "error"}``); lowering one is a notice, since it
 weakens the gate. A warning is shown and annotated (GitHub ``::warning``, SARIF level

@@ -56,14 +56,14 @@ def margin(check: PolicyCheck) -> str:
 
 def status(check: PolicyCheck) -> str:
     """Status with whether it gates: ``in force`` / ``in force, waived until 2027-06-30 (does not gate)`` /
-    ``in force, severity warning (does not fail)`` / ``revoked (does not gate)``."""
+    ``in force, warning only (does not fail)`` / ``revoked (does not gate)``."""
     text = check.status.replace("-", " ")
     if not check.in_force:
         return f"{text} (does not gate)"
     if check.waiver is not None:
         return f"{text}, waived until {check.waiver.expires.isoformat()} (does not gate)"
     if check.severity == "warning":
-        return f"{text}, severity warning (does not fail)"
+        return f"{text}, warning only (does not fail)"
     if check.expired_waiver is not None:
         return f"{text}, waiver expired {check.expired_waiver.expires.isoformat()}"
     return text

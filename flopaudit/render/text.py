@@ -46,12 +46,13 @@ def _stages(result: "AuditResult") -> Table:
 def _policies(result: "AuditResult") -> Table:
     t = Table(title="Policies", title_justify="left")
     t.add_column("policy", no_wrap=True)
-    for col in ("status", "severity", "threshold", "counted", "verdict", "margin", "obligations"):
+    for col in ("status", "threshold", "counted", "verdict", "margin", "obligations"):
         t.add_column(col, overflow="fold")
     for chk in result.checks:
         label = c.VERDICT_LABEL[chk.verdict] + (" (waived)" if chk.waiver is not None else "")
         verdict = _text(label, _STYLE[chk.verdict] if chk.gates else "dim")
-        t.add_row(*map(_text, (chk.policy.id, c.status(chk), c.severity(chk), c.threshold(chk), c.compared(chk))),
+        policy = Text.assemble(_text(chk.policy.id), "\n", _text(f"severity {c.severity(chk)}", "dim"))
+        t.add_row(policy, *map(_text, (c.status(chk), c.threshold(chk), c.compared(chk))),
                   verdict,
                   *map(_text, (c.margin(chk), "\n".join(chk.obligation_ids) or "-")))
     return t
