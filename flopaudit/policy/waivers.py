@@ -155,9 +155,10 @@ def apply(checks: Sequence["PolicyCheck"], waivers: Sequence[Waiver], date: dt.d
         elif expired is not None:
             check.expired_waiver = expired
             out.append(_notice("waiver-expired", expired,
-                               f"the waiver for '{check.policy.id}' ({expired.label()}) expired on "
-                               f"{expired.expires.isoformat()} (as of {date.isoformat()}): it no longer waives, "
-                               f"and the check {'gates again' if check.gates else 'would gate if it applied'}"))
+                               f"the waiver for '{check.policy.id}' expired on {expired.expires.isoformat()} "
+                               f"(as of {date.isoformat()}): it no longer waives, and the check "
+                               f"{'gates again' if check.gates else 'would not gate anyway'}; it said: "
+                               f"{expired.label()}"))
         chosen = active or expired
         for w in unused:
             out.append(_notice("waiver-unmatched", w, f"the waiver for '{w.policy}' is not used: the one at "

@@ -75,12 +75,12 @@ def severity(check: PolicyCheck) -> str:
 
 
 def waiver_line(check: PolicyCheck) -> str:
-    """``waived until D: reason (reference)`` / ``waiver expired on D: ...; gates again`` / empty."""
+    """``waived until D: reason (reference)`` / ``waiver expired on D, it no longer waives: ...`` / empty."""
     if check.waiver is not None:
         return f"waived until {check.waiver.expires.isoformat()}: {check.waiver.label()}"
     if check.expired_waiver is not None:
         w = check.expired_waiver
-        return f"waiver expired on {w.expires.isoformat()} ({w.label()}): it no longer waives"
+        return f"waiver expired on {w.expires.isoformat()}, it no longer waives: {w.label()}"
     return ""
 
 
