@@ -93,7 +93,7 @@ def test_json_waiver_keeps_the_verdict_and_stops_gating() -> None:
     assert expired["waiver_expired"]["expires"] == "2026-06-30" and expired["waiver_expired"]["expired"] is True
     gpai = _checks("crossing")["eu-gpai-indicative"]
     assert (gpai["verdict"], gpai["gates"], gpai["severity"], gpai["severity_source"]) == ("above", False, "warning",
-                                                                                          "default")
+                                                                                          "policy file")
 
 
 def test_sarif_waiver_is_an_external_suppression() -> None:

@@ -152,11 +152,22 @@ def test_severity_value_must_be_error_or_warning(tmp_path: Path) -> None:
 
 
 def test_policy_file_severity_overrides_the_default(tmp_path: Path) -> None:
-    # A copy of the EU indicative criterion that says severity: error gates (exit 1).
+    # A copy of the EU indicative criterion that says severity: error gates (exit 1), guidance or not.
     own = Path("policies/eu-gpai-indicative.yaml").read_text().replace(
-        "id: eu-gpai-indicative", "id: acme-indicative") + "severity: error\n"
+        "id: eu-gpai-indicative", "id: acme-indicative").replace("severity: warning", "severity: error")
     (tmp_path / "acme.yaml").write_text(own)
     cfg = repo(tmp_path, BASE.replace("policies: [eu-ai-act-systemic-risk, eu-gpai-indicative, us-ca-sb53]\n", ""))
     data, code = check_json(cfg, "--policy", str(tmp_path / "acme.yaml"))
     assert code == 1 and (data["checks"][0]["severity"], data["checks"][0]["severity_source"]) == ("error",
                                                                                                    "policy file")
+
+
+def test_guidance_without_severity_defaults_to_warning(tmp_path: Path) -> None:
+    # The same copy without the key: instrument.kind guidance gives warning, so 2e25 > 1e23 exits 0.
+    own = Path("policies/eu-gpai-indicative.yaml").read_text().replace(
+        "id: eu-gpai-indicative", "id: acme-indicative").replace("severity: warning\n", "")
+    (tmp_path / "acme.yaml").write_text(own)
+    cfg = repo(tmp_path, BASE.replace("policies: [eu-ai-act-systemic-risk, eu-gpai-indicative, us-ca-sb53]\n", ""))
+    data, code = check_json(cfg, "--policy", str(tmp_path / "acme.yaml"))
+    assert code == 0 and (data["checks"][0]["verdict"], data["checks"][0]["severity"],
+                          data["checks"][0]["severity_source"]) == ("above", "warning", "default")
