@@ -230,7 +230,7 @@ def _label(name: str, suffix: str) -> str:
 
 def chart_effective(view: ConfigView) -> EffectiveRow | None:
     """The effective-compute row drawn in the chart: since the oldest enactment among thresholds in force."""
-    gating = {k.policy.short_name for k in view.result.checks if k.gates}
+    gating = {k.policy.short_name for k in view.result.checks if k.in_force}
     rows = [e for e in view.context.effective if gating & set(e.policies)]
     return min(rows, key=lambda e: e.reference) if rows else None
 
@@ -261,9 +261,9 @@ def chart(views: Sequence[ConfigView]) -> Chart:
             if t is None or k.verdict == "not-applicable" or k.deciding.rule.metric not in FLOP_METRICS:
                 continue
             label, status = k.policy.short_name, k.status.replace("-", " ")
-            if not k.gates and status not in label:
+            if not k.in_force and status not in label:
                 label += f" ({status})"
-            marks.append(Mark(t.low, t.high, label, k.gates))
+            marks.append(Mark(t.low, t.high, label, k.in_force))
     return build_chart(points, marks)
 
 

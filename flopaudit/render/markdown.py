@@ -37,7 +37,7 @@ def _one(r: "AuditResult") -> list[str]:
         lines.append(f"| {safe.markdown(s.stage.name)} | {s.stage.kind} | {s.method} | {c.band(s.flop)} | "
                      f"{safe.markdown(checks)} |")
     warnings = [f"{s.stage.name}: {w}" for s in r.stages for w in s.warnings]
-    warnings += [f"{chk.policy.id}: {why}" for chk in r.checks if chk.verdict == "indeterminate" and chk.gates
+    warnings += [f"{chk.policy.id}: {why}" for chk in r.checks if chk.verdict == "indeterminate" and chk.in_force
                  for why in chk.reasons]
     if r.notices:
         lines += ["", f"**{c.NOTICES_TITLE}**", ""] + [f"- {safe.markdown(n)}" for n in c.notice_lines(r)]
