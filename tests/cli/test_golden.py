@@ -85,7 +85,8 @@ def _checks(config: str) -> dict[str, dict]:
 def test_json_waiver_keeps_the_verdict_and_stops_gating() -> None:
     eu = _checks("waived")["eu-ai-act-systemic-risk"]
     assert (eu["verdict"], eu["gates"], eu["severity"], eu["waiver_expired"]) == ("above", False, "error", None)
-    assert eu["waiver"] == {"policy": "eu-ai-act-systemic-risk", "reason": "Notified the AI Office; presumption accepted",
+    assert eu["waiver"] == {"policy": "eu-ai-act-systemic-risk",
+                            "reason": "Notified the AI Office; presumption accepted",
                             "reference": "AIO-2026-0142", "expires": "2027-06-30", "expired": False,
                             "file": f"{CONFIGS}/waived.yaml", "line": 12}
     expired = _checks("expired-waiver")["eu-ai-act-systemic-risk"]
