@@ -94,8 +94,9 @@ def render(results: Sequence["AuditResult"]) -> str:
                     f"{c.threshold(chk)}, {c.margin(chk)}; status {c.status(chk)}")
             if chk.reasons:
                 text += ". " + "; ".join(chk.reasons)
-            if c.waiver_line(chk):
-                text += f". {c.waiver_line(chk)}"
+            w = chk.waiver or chk.expired_waiver
+            if w is not None:
+                text += f". Waiver ({'in force' if chk.waiver else 'expired'}): {w.label()}"
             sarif_results.append({
                 "ruleId": chk.policy.id, "level": level, "kind": _KIND[chk.verdict] if level != "none" or
                 chk.verdict in ("below", "not-applicable") else "informational",
