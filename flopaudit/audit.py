@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,8 @@ from flopaudit.estimate.plausibility import implausible_inputs
 from flopaudit.estimate.stage import StageResult, estimate_stage
 from flopaudit.policy.judge import PolicyCheck, judge
 from flopaudit.policy.loader import builtin_policies, resolve_policy
+from flopaudit.policy import severity as severities
+from flopaudit.policy import waivers as waiving
 from flopaudit.policy.models import Policy
 from flopaudit.suggest import did_you_mean
 
@@ -95,7 +97,7 @@ class AuditResult:
                       "modality": list(self.config.model.modality)},
             "stages": [_stage_dict(r, self.loaded) for r in self.stages],
             "total_flop": self.total_flop.as_dict(),
-            "checks": [_check_dict(c) for c in self.checks],
+            "checks": [_check_dict(c, self.as_of) for c in self.checks],
             "notices": [n.as_dict() for n in self.notices],
             "exit_code": self.exit_code,
         }
@@ -126,7 +128,7 @@ def _stage_dict(r: StageResult, loaded: LoadedConfig) -> dict[str, Any]:
     }
 
 
-def _check_dict(c: PolicyCheck) -> dict[str, Any]:
+def _check_dict(c: PolicyCheck, as_of: dt.date) -> dict[str, Any]:
     p, d = c.policy, c.deciding
     return {
         "policy": p.id, "name": p.name, "jurisdiction": p.jurisdiction.code, "status": c.status,
@@ -142,6 +144,9 @@ def _check_dict(c: PolicyCheck) -> dict[str, Any]:
         "reasons": c.reasons, "obligations": c.obligations,
         "citation": {"label": p.citations[0].label, "url": p.citations[0].url, "locator": d.rule.citation},
         "overrides": p.overrides, "policy_file": p.source if p.overrides else None,
+        "severity": c.severity, "severity_source": c.severity_source,
+        "waiver": c.waiver.as_dict(as_of) if c.waiver else None,
+        "waiver_expired": c.expired_waiver.as_dict(as_of) if c.expired_waiver else None,
     }
 
 
@@ -317,7 +322,9 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
           method: str | None = None, fail_on: str = "indeterminate", allow_code: bool = False,
           code_limits: Limits | None = None, today: dt.date | None = None, as_of_source: str = "--as-of",
           policies_source: str = "--policy", locked: Collection[str] = (), settings_file: str | None = None,
-          allow_outside_paths: bool = False, extra_policies: Sequence[Policy] = ()) -> AuditResult:
+          allow_outside_paths: bool = False, extra_policies: Sequence[Policy] = (),
+          waivers: Sequence[waiving.Waiver] = (),
+          severity: Mapping[str, severities.SeverityOverride] | None = None) -> AuditResult:
     """Estimate every stage and judge every selected policy for one loaded config.
 
     ``allow_code`` is the consent to import and run the code a config names (``model.factory``):
@@ -330,6 +337,9 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     ``locked`` (from project settings, see :mod:`flopaudit.config.settings`) names what the config
     may not set itself. ``allow_outside_paths`` lets the config name files outside its repository root.
     ``extra_policies`` (the ``policy-paths`` setting) are judged besides the selected ones.
+    ``waivers`` (the settings'; the config's own ``waivers:`` come first) and ``severity`` (policy id
+    -> settings override) change which checks gate, never a verdict (:mod:`flopaudit.policy.waivers`,
+    :mod:`flopaudit.policy.severity`).
     """
     enforce_locks(loaded, locked, settings_file)
     from flopaudit.config.training_config import resolve  # framework readers only when a stage names a file
@@ -365,7 +375,12 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
             located = loaded.error(exc.message, "model", source_key, cls=type(exc))
             located.hint = exc.hint
             raise located from None
-    checks = [judge(p, config, stages, date, method) for p in selected]
+    severity = dict(severity or {})
+    known = {*builtin_policies(), *(p.id for p in selected)}
+    severities.check_known(severity, known)
+    checks = [judge(p, config, stages, date, method,
+                    (severity[p.id].level, severity[p.id].source) if p.id in severity else None)
+              for p in selected]
     found = gate_notices(loaded, stages, checks, date=date, today=today or dt.date.today(),
                          as_of_source=as_of_source if as_of is not None else None,
                          policies_source=policies_source if policies else None,
@@ -373,6 +388,8 @@ def audit(loaded: LoadedConfig, *, policies: Sequence[str | Policy] = (), as_of:
     found += implausible_inputs(loaded, stages)
     if method is not None:
         found += notices.method_selected(method, stages, checks)
+    found += severities.lowered(selected, severity)
+    found += waiving.apply(checks, [*waiving.from_config(loaded), *waivers], date, known)
     return AuditResult(loaded, stages, checks, date, fail_on, method, found)
 
 

@@ -33,6 +33,13 @@ CODES: dict[str, str] = {
     "method-selected": "One estimation method was chosen explicitly; the others do not decide the verdict.",
     "code-allowed": "Code from the repository (a model factory or remote modelling code) was allowed to run.",
     "outside-paths-allowed": "Files outside the repository root were allowed to be read.",
+    "waiver": "A waiver acknowledges a policy's verdict: the check keeps its verdict but does not gate until the "
+              "waiver expires.",
+    "waiver-expired": "A waiver has expired on the as-of date: it no longer waives, and the check gates again.",
+    "waiver-unmatched": "A waiver names an unknown policy, or one that is not judged, or is shadowed by another: "
+                        "it waives nothing.",
+    "severity-lowered": "Project settings lower a policy from error to warning: a crossing is shown but does not "
+                        "fail the gate.",
 }
 
 

@@ -110,6 +110,8 @@ def audit_settings(config: str, *, policies: tuple[str, ...], as_of: dt.date | N
         "fail_on": fail_on or s.fail_on or "indeterminate",
         "locked": s.lock,
         "settings_file": s.file,
+        "waivers": s.waivers,
+        "severity": s.severity,
         "allow_outside_paths": allow_outside_paths or s.allow_outside_paths,
         "allow_code": allow_code or s.allow_code,
         "code_limits": code_limits(code_timeout, code_memory) if allow_code or s.allow_code else None,

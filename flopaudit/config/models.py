@@ -375,6 +375,23 @@ class Counting(_Strict):
     attention: Literal["full", "causal", "window"] = "full"
 
 
+class Waiver(_Strict):
+    """An acknowledged verdict: the named policy's check does not gate until (and including) ``expires``."""
+
+    policy: str = Field(min_length=1, description="The id of the policy whose verdict is acknowledged")
+    reason: str = Field(min_length=1, description="Why (e.g. the regulator was notified); shown in every output")
+    reference: str | None = Field(default=None, min_length=1, description="A ticket or filing number")
+    expires: Annotated[dt.date, BeforeValidator(_strict_date)] = Field(
+        description="Last day the waiver applies; from the next as-of date on, the check gates again")
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a waiver needs a reason")
+        return v
+
+
 class Config(_Strict):
     """A whole audit config: one model and every stage of compute that went into it."""
 
@@ -387,9 +404,15 @@ class Config(_Strict):
                                        description="Policy ids to judge; leave out for every built-in")
     as_of: Annotated[dt.date | None, BeforeValidator(_strict_date)] = None
     counting: Counting = Counting()
+    waivers: list[Waiver] = Field(default_factory=list,
+                                  description="Acknowledged verdicts: each waived check keeps its verdict but does "
+                                              "not gate until its waiver expires")
 
     @model_validator(mode="after")
     def _unique_stage_names(self) -> "Config":
+        for i, waiver in enumerate(self.waivers):
+            if waiver.policy in [w.policy for w in self.waivers[:i]]:
+                raise located(f"a second waiver for '{waiver.policy}': give one per policy", "waivers", i, "policy")
         seen: dict[str, int] = {}
         for i, stage in enumerate(self.training):
             if stage.name in seen:

@@ -35,7 +35,8 @@ LOCKABLE = {"policies": "policies", "as-of": "as_of", "counting": "counting"}
 #: Every settings key and the type it takes.
 KEYS = {"lock": list, "policies": list, "policy-paths": list, "as-of": str, "fail-on": str, "method": str,
         "format": str, "outputs": list, "required-version": str, "allow-code": bool,
-        "allow-outside-paths": bool}
+        "allow-outside-paths": bool,
+        "waivers": object, "severity": object}  # waivers, severity: checked by flopaudit.policy.waivers/.severity
 FILES = (".flopaudit.yaml", "pyproject.toml")
 
 
@@ -61,6 +62,9 @@ class Settings:
     required_version: str | None = None
     #: key -> line in ``file``
     lines: dict[str, int] = field(default_factory=dict)
+    #: Waivers (flopaudit.policy.waivers.Waiver) and severity overrides (policy id -> SeverityOverride).
+    waivers: tuple[Any, ...] = ()
+    severity: dict[str, Any] = field(default_factory=dict)
 
 
 def find_settings(config_file: str | Path) -> Settings:
@@ -147,6 +151,8 @@ def _validate(table: Any, path: Path, lines: dict[str, int]) -> Settings:
             raise fail("as-of", f"as-of: '{values['as-of']}' is not a date (YYYY-MM-DD)") from None
     from flopaudit.audit import FAIL_ON
     from flopaudit.estimate.methods import METHOD_ORDER
+    from flopaudit.policy.severity import parse_settings as parse_severity
+    from flopaudit.policy.waivers import parse_settings as parse_waivers
 
     choices = {"fail-on": FAIL_ON, "method": METHOD_ORDER}
     for key, allowed in choices.items():
@@ -175,7 +181,9 @@ def _validate(table: Any, path: Path, lines: dict[str, int]) -> Settings:
                     method=values.get("method"), allow_code=values.get("allow-code", False),
                     allow_outside_paths=values.get("allow-outside-paths", False), policy_paths=policy_paths,
                     format=values.get("format"), outputs=tuple(outputs), required_version=required,
-                    lines=lines)
+                    lines=lines,
+                    waivers=parse_waivers(values.get("waivers"), path, lines.get("waivers")),
+                    severity=parse_severity(values.get("severity"), path, lines.get("severity")))
 
 
 def _is_policy_file(ref: str) -> bool:

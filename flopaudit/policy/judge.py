@@ -28,6 +28,7 @@ from flopaudit.estimate.band import Band
 from flopaudit.estimate.stage import StageResult
 from flopaudit.policy.models import Condition, Policy, Rule
 from flopaudit.policy.status import status_on
+from flopaudit.policy.waivers import Waiver
 
 VERDICTS = ("above", "below", "indeterminate", "not-applicable")
 
@@ -97,6 +98,19 @@ class PolicyCheck:
     obligations: list[str]
     obligation_ids: list[str]
     reasons: list[str]
+    #: ``error`` (a crossing fails the gate) or ``warning`` (shown, exit 0); see :mod:`flopaudit.policy.severity`.
+    severity: str = "error"
+    #: Where the severity came from: ``policy file`` (its ``severity:``), ``default`` or ``project settings FILE``.
+    severity_source: str = "default"
+    #: The waiver that waives this check (it then does not gate), see :mod:`flopaudit.policy.waivers`.
+    waiver: Waiver | None = None
+    #: A waiver for this check that had expired on the as-of date (it does not waive).
+    expired_waiver: Waiver | None = None
+
+    @property
+    def in_force(self) -> bool:
+        """Whether the policy is in force on the as-of date (only such policies can gate)."""
+        return self.status == "in-force"
 
     @property
     def margin(self) -> float | None:
@@ -341,8 +355,12 @@ def _obligations(policy: Policy, config: Config, verdict: str) -> tuple[list[str
 
 
 def judge(policy: Policy, config: Config, stages: list[StageResult], as_of: dt.date,
-          method: str | None = None) -> PolicyCheck:
-    """The verdict of ``policy`` for an estimated config on ``as_of``; ``method``: the one ``--method`` named."""
+          method: str | None = None, severity: tuple[str, str] | None = None) -> PolicyCheck:
+    """The verdict of ``policy`` for an estimated config on ``as_of``; ``method``: the one ``--method`` named.
+
+    ``severity`` is ``(level, source)`` from project settings; else the policy's own. The check
+    gates when the policy is in force and its severity is ``error`` (a waiver may lift that later).
+    """
     status = status_on(policy, as_of)
     counted, counted_names, excluded_names = counted_flop(policy, stages)
     rule_checks = [judge_rule(rule, config, stages,
@@ -359,5 +377,7 @@ def judge(policy: Policy, config: Config, stages: list[StageResult], as_of: dt.d
     if status != "in-force":
         reasons.append(f"{status.replace('-', ' ')} as of {as_of.isoformat()}: judged but never gates")
     obligations, obligation_ids = _obligations(policy, config, deciding.verdict)
-    return PolicyCheck(policy, status, status == "in-force", deciding.verdict, deciding, rule_checks,
-                       counted, counted_names, excluded_names, obligations, obligation_ids, reasons)
+    level, source = severity or (policy.default_severity, "policy file" if policy.severity else "default")
+    return PolicyCheck(policy, status, status == "in-force" and level == "error", deciding.verdict, deciding,
+                       rule_checks, counted, counted_names, excluded_names, obligations, obligation_ids, reasons,
+                       level, source)

@@ -216,6 +216,10 @@ class Policy(_Strict):
     overrides: str | None = Field(
         default=None, description="The id of the built-in policy this file replaces; a file reusing a "
                                   "built-in id is refused without it, and every output names the override")
+    severity: Literal["error", "warning"] | None = Field(
+        default=None, description="What a crossing does: 'error' fails the gate (exit 1), 'warning' is shown and "
+                                  "annotated but exits 0. Default: warning for guidance (instrument.kind 'guidance', "
+                                  "e.g. an indicative criterion), error for every other instrument")
     #: The file the policy was read from (None for a policy built in code).
     _source: str | None = PrivateAttr(default=None)
 
@@ -223,6 +227,11 @@ class Policy(_Strict):
     def source(self) -> str | None:
         """The policy file this policy was read from."""
         return self._source
+
+    @property
+    def default_severity(self) -> str:
+        """``severity`` if the file gives it, else ``warning`` for guidance and ``error`` otherwise (fail closed)."""
+        return self.severity or ("warning" if self.instrument.kind == "guidance" else "error")
 
     @model_validator(mode="after")
     def _has_primary(self) -> "Policy":

@@ -55,9 +55,38 @@ def margin(check: PolicyCheck) -> str:
 
 
 def status(check: PolicyCheck) -> str:
-    """Status with whether it gates: ``in force`` / ``revoked (does not gate)``."""
+    """Status with whether it gates: ``in force`` / ``in force, waived until 2027-06-30 (does not gate)`` /
+    ``in force, warning only (does not fail)`` / ``revoked (does not gate)``."""
     text = check.status.replace("-", " ")
-    return text if check.gates else f"{text} (does not gate)"
+    if not check.in_force:
+        return f"{text} (does not gate)"
+    if check.waiver is not None:
+        return f"{text}, waived until {check.waiver.expires.isoformat()} (does not gate)"
+    if check.severity == "warning":
+        return f"{text}, warning only (does not fail)"
+    if check.expired_waiver is not None:
+        return f"{text}, waiver expired {check.expired_waiver.expires.isoformat()}"
+    return text
+
+
+def severity(check: PolicyCheck) -> str:
+    """``error`` / ``warning``, with ``(project settings)`` when the settings set it."""
+    return check.severity + (" (project settings)" if check.severity_source.startswith("project settings") else "")
+
+
+def waiver_line(check: PolicyCheck) -> str:
+    """``waived until D: reason (reference)`` / ``waiver expired on D, it no longer waives: ...`` / empty."""
+    if check.waiver is not None:
+        return f"waived until {check.waiver.expires.isoformat()}: {check.waiver.label()}"
+    if check.expired_waiver is not None:
+        w = check.expired_waiver
+        return f"waiver expired on {w.expires.isoformat()}, it no longer waives: {w.label()}"
+    return ""
+
+
+def crossing(check: PolicyCheck) -> bool:
+    """Whether the verdict is one a gate can fail on (ABOVE or UNDECIDED) and the policy is in force."""
+    return check.in_force and check.verdict in ("above", "indeterminate")
 
 
 def compared(check: PolicyCheck) -> str:
@@ -82,22 +111,28 @@ NOTICES_TITLE = "Gate narrowed or changed (notices)"
 
 
 def summary_line(exit_code: int, checks: list[PolicyCheck], fail_on: str) -> str:
-    """One line that says why the gate passed or failed."""
+    """One line that says why the gate passed or failed (waived and warning-only crossings named)."""
     crossed = [c.policy.id for c in checks if c.gates and c.verdict == "above"]
     undecided = [c.policy.id for c in checks if c.gates and c.verdict == "indeterminate"]
+    waived = [f"{c.policy.id} (until {c.waiver.expires.isoformat()})" for c in checks
+              if c.waiver is not None and crossing(c)]
+    warned = [c.policy.id for c in checks if c.waiver is None and c.severity == "warning" and crossing(c)]
+    extra = (f"; waived: {', '.join(waived)}" if waived else "") + \
+        (f"; severity warning, not failing: {', '.join(warned)}" if warned else "")
     if exit_code == 0:
-        extra = f"; undecided but not failing (--fail-on {fail_on}): {', '.join(undecided)}" if undecided else ""
-        return f"PASS: no policy in force is crossed{extra}"
+        more = f"; undecided but not failing (--fail-on {fail_on}): {', '.join(undecided)}" if undecided else ""
+        head = "PASS: no policy that gates is crossed" if waived or warned else "PASS: no policy in force is crossed"
+        return head + more + extra
     parts = []
     if crossed:
         parts.append(f"crossed: {', '.join(crossed)}")
     if undecided and fail_on == "indeterminate":
         parts.append(f"undecided: {', '.join(undecided)}")
-    return "FAIL: " + "; ".join(parts)
+    return "FAIL: " + "; ".join(parts) + extra
 
 
-__all__ = ["NOTICES_TITLE", "VERDICT_LABEL", "band", "compared", "flop", "format_number", "margin", "notice_lines", "status",
-           "summary_line", "threshold"]
+__all__ = ["NOTICES_TITLE", "VERDICT_LABEL", "band", "compared", "crossing", "flop", "format_number", "margin",
+           "notice_lines", "severity", "status", "summary_line", "threshold", "waiver_line"]
 
 
 #: The numbers of a framework file a reviewer changes to change the training length, in order.

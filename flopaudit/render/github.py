@@ -16,6 +16,7 @@ from flopaudit.render.safe import one_line, printable
 if TYPE_CHECKING:
     from flopaudit.audit import AuditResult
     from flopaudit.errors import FlopauditError
+    from flopaudit.policy.judge import PolicyCheck
 
 
 def _escape(text: str, *, prop: bool = False) -> str:
@@ -42,23 +43,36 @@ def error_annotation(exc: "FlopauditError") -> str:
     return f"::error {where}title=flopaudit%3A could not judge (exit 2)::{_escape(text)}"
 
 
+def level(r: "AuditResult", chk: "PolicyCheck") -> str:
+    """``error`` for a check that fails the gate, ``warning`` for one in force that does not (a warning
+    severity, or undecided under ``--fail-on above``), ``notice`` for a waived one or a policy not in force."""
+    if chk.gates and (chk.verdict == "above" or r.fail_on == "indeterminate"):
+        return "error"
+    if chk.waiver is not None or not chk.in_force:
+        return "notice"
+    return "warning"
+
+
 def render(results: Sequence["AuditResult"]) -> str:
-    """Annotations: errors for crossed gating policies, warnings for undecided ones and cross-checks."""
+    """Annotations: errors for crossed gating policies, warnings for undecided and warning-severity ones and
+    cross-checks, notices for waived ones and policies not in force."""
     out: list[str] = []
     for r in results:
         for chk in r.checks:
             if chk.verdict not in ("above", "indeterminate"):
                 continue
-            level = "error" if chk.gates and (chk.verdict == "above" or r.fail_on == "indeterminate") else (
-                "warning" if chk.gates else "notice")
             msg = (f"{c.VERDICT_LABEL[chk.verdict]}: {c.compared(chk)} vs {c.threshold(chk)} "
                    f"({c.margin(chk)}); status {c.status(chk)}")
+            if "severity" not in c.status(chk):
+                msg += f"; severity {c.severity(chk)}"
+            if c.waiver_line(chk):
+                msg = f"{c.waiver_line(chk)[0].upper()}{c.waiver_line(chk)[1:]}\n{msg}"
             if chk.reasons:
                 msg += "\n" + "\n".join(chk.reasons)
             if chk.obligations:
                 msg += "\nObligations: " + "; ".join(chk.obligation_ids)
             file, line, _ = c.check_location(r, chk)
-            out.append(annotation(level, file, line, f"{chk.policy.id}: {chk.policy.short_name}", msg))
+            out.append(annotation(level(r, chk), file, line, f"{chk.policy.id}: {chk.policy.short_name}", msg))
         for n in r.notices:
             out.append(annotation("warning", n.file or r.loaded.file, n.line or 1, f"flopaudit: {n.code}",
                                   n.message))

@@ -121,6 +121,19 @@ def status_detail(policy: Policy, status: str) -> str:
     return status.replace("-", " ")
 
 
+def gate_text(check: PolicyCheck) -> str:
+    """What the check does to the CI gate, with its severity and waiver: the status column's second line."""
+    if not check.in_force:
+        return f"judged, never gates · severity {c.severity(check)}"
+    if check.waiver is not None:
+        return f"waived, does not gate · {c.waiver_line(check)} · severity {c.severity(check)}"
+    if check.severity == "warning":
+        return f"severity {c.severity(check)}: shown, never fails the CI check"
+    if check.expired_waiver is not None:
+        return f"gates the CI check · {c.waiver_line(check)} · severity {c.severity(check)}"
+    return f"gates the CI check · severity {c.severity(check)}"
+
+
 def _obligations(check: PolicyCheck) -> list[ObligationView]:
     by_id = {o.id: o for o in check.policy.obligations}
     out = []
@@ -193,6 +206,13 @@ def _headline(result: "AuditResult") -> tuple[str, str]:
         return "▲ Above: " + ", ".join(above) + more, "above"
     if undecided:
         return "◆ Undecided: " + ", ".join(undecided), "indeterminate"
+    waived = [k.policy.short_name for k in result.checks if k.waiver is not None and c.crossing(k)]
+    warned = [k.policy.short_name for k in result.checks if k.waiver is None and k.severity == "warning"
+              and c.crossing(k)]
+    if waived or warned:
+        parts = ([f"waived: {', '.join(waived)}"] if waived else []) + \
+            ([f"severity warning: {', '.join(warned)}"] if warned else [])
+        return "▼ Nothing that gates is crossed (" + "; ".join(parts) + ")", "below"
     return "▼ Below every threshold in force", "below"
 
 
@@ -215,7 +235,7 @@ def _label(name: str, suffix: str) -> str:
 
 def chart_effective(view: ConfigView) -> EffectiveRow | None:
     """The effective-compute row drawn in the chart: since the oldest enactment among thresholds in force."""
-    gating = {k.policy.short_name for k in view.result.checks if k.gates}
+    gating = {k.policy.short_name for k in view.result.checks if k.in_force}
     rows = [e for e in view.context.effective if gating & set(e.policies)]
     return min(rows, key=lambda e: e.reference) if rows else None
 
@@ -246,9 +266,9 @@ def chart(views: Sequence[ConfigView]) -> Chart:
             if t is None or k.verdict == "not-applicable" or k.deciding.rule.metric not in FLOP_METRICS:
                 continue
             label, status = k.policy.short_name, k.status.replace("-", " ")
-            if not k.gates and status not in label:
+            if not k.in_force and status not in label:
                 label += f" ({status})"
-            marks.append(Mark(t.low, t.high, label, k.gates))
+            marks.append(Mark(t.low, t.high, label, k.in_force))
     return build_chart(points, marks)
 
 
@@ -303,7 +323,7 @@ def _environment() -> jinja2.Environment:
                        pct=lambda x: f"{x:.1%}" if x >= 0.001 else "< 0.1%")
     env.tests["web_url"] = is_web_url
     env.globals.update(VERDICT_LABEL=c.VERDICT_LABEL, VERDICT_ICON=VERDICT_ICON, flip_text=flip_text,
-                       compared_band=compared_band, margin_parts=margin_parts)
+                       compared_band=compared_band, margin_parts=margin_parts, gate_text=gate_text)
     return env
 
 

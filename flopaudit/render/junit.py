@@ -38,12 +38,20 @@ def render(results: Sequence["AuditResult"]) -> str:
                                                                and r.fail_on == "indeterminate"))
             if r.fail_on == "never":
                 fails = False
+            detail = f"severity {c.severity(chk)}; " + detail
+            if chk.expired_waiver is not None:
+                detail = f"{c.waiver_line(chk)}\n{detail}"
             if fails:
                 failures += 1
                 el = ET.SubElement(case, "failure", message=f"{c.VERDICT_LABEL[chk.verdict]}: {chk.policy.short_name}",
                                    type=chk.verdict)
                 el.text = detail
-            elif not chk.gates or chk.verdict == "not-applicable":
+            elif chk.waiver is not None:
+                skipped += 1
+                el = ET.SubElement(case, "skipped", message=f"{c.waiver_line(chk)}; verdict "
+                                                            f"{c.VERDICT_LABEL[chk.verdict]}; {c.status(chk)}")
+                el.text = detail
+            elif not chk.in_force or chk.verdict == "not-applicable":
                 skipped += 1
                 ET.SubElement(case, "skipped", message=f"{c.VERDICT_LABEL[chk.verdict]}; {c.status(chk)}")
             else:

@@ -23,30 +23,34 @@ def _one(r: "AuditResult") -> list[str]:
     lines = [f"## {icon} {safe.markdown(r.config.model.name)} ({safe.markdown_code(r.loaded.file)})", "",
              f"**{c.summary_line(r.exit_code, r.checks, r.fail_on)}** (exit {r.exit_code}) · "
              f"as of {r.as_of.isoformat()} · total {c.band(r.total_flop)} FLOP", "",
-             "| policy | status | threshold | counted | verdict | margin |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             "| policy | status | severity | threshold | counted | verdict | margin |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for chk in r.checks:
         verdict = c.VERDICT_LABEL[chk.verdict]
         verdict = f"**{verdict}**" if chk.gates and chk.verdict in ("above", "indeterminate") else verdict
+        verdict += " (waived)" if chk.waiver is not None else ""
         lines.append(f"| {safe.markdown_link(chk.policy.id, chk.policy.citations[0].url)} | {c.status(chk)} | "
-                     f"{c.threshold(chk)} | {c.compared(chk)} | {verdict} | {c.margin(chk)} |")
+                     f"{c.severity(chk)} | {c.threshold(chk)} | {c.compared(chk)} | {verdict} | {c.margin(chk)} |")
     lines += ["", "| stage | kind | method | FLOP (band) | cross-checks |", "| --- | --- | --- | --- | --- |"]
     for s in r.stages:
         checks = ", ".join(f"{e.label or e.method} {c.flop(e.flop.central)}" for e in s.cross_checks) or "-"
         lines.append(f"| {safe.markdown(s.stage.name)} | {s.stage.kind} | {s.method} | {c.band(s.flop)} | "
                      f"{safe.markdown(checks)} |")
     warnings = [f"{s.stage.name}: {w}" for s in r.stages for w in s.warnings]
-    warnings += [f"{chk.policy.id}: {why}" for chk in r.checks if chk.verdict == "indeterminate" and chk.gates
+    warnings += [f"{chk.policy.id}: {why}" for chk in r.checks if chk.verdict == "indeterminate" and chk.in_force
                  for why in chk.reasons]
     if r.notices:
         lines += ["", f"**{c.NOTICES_TITLE}**", ""] + [f"- {safe.markdown(n)}" for n in c.notice_lines(r)]
     if r.loaded.ledgers:
         lines += ["", "**Measured during training**", ""] + [f"- {safe.markdown(t)}" for t in c.ledger_lines(r)]
+    waivers = [f"{chk.policy.id}: {c.waiver_line(chk)}" for chk in r.checks if c.waiver_line(chk)]
+    if waivers:
+        lines += ["", "**Waivers**", ""] + [f"- {safe.markdown(w)}" for w in waivers]
     if r.loaded.runs:
         lines += ["", "**Training configs**", ""] + [f"- {safe.markdown(t)}" for t in c.training_config_lines(r)]
     if warnings:
         lines += ["", "**Warnings**", ""] + [f"- {safe.markdown(w)}" for w in warnings]
-    obligations = [f"{chk.policy.id}: {o}" for chk in r.checks if chk.gates for o in chk.obligations]
+    obligations = [f"{chk.policy.id}: {o}" for chk in r.checks if chk.in_force for o in chk.obligations]
     if obligations:
         lines += ["", "**Obligations triggered**", ""] + [f"- {safe.markdown(o)}" for o in obligations]
     lines += ["", f"<sub>{CONVENTION}; attention: {r.attention}.</sub>", ""]

@@ -87,6 +87,25 @@ def _printable(value: Any) -> Any:
     return value
 
 
+def _level(chk: Any) -> str:
+    """The verdict's level for a check that fails on it (a waived one keeps it, with a suppression); a
+    warning-severity check in force is at most ``warning``; one not in force ``note`` when above."""
+    if chk.in_force and chk.severity == "error":
+        return _LEVEL[chk.verdict]
+    if chk.in_force:
+        return "warning" if chk.verdict in ("above", "indeterminate") else "none"
+    return "note" if chk.verdict == "above" else "none"
+
+
+def _suppressions(chk: Any, r: "AuditResult") -> dict[str, Any]:
+    """A waived check's ``suppressions``: one external, accepted suppression with the waiver's reason."""
+    w = chk.waiver
+    if w is None:
+        return {}
+    return {"suppressions": [{"kind": "external", "status": "accepted", "justification": w.label(),
+                              "properties": w.as_dict(r.as_of)}]}
+
+
 def render(results: Sequence["AuditResult"]) -> str:
     """A SARIF log with one run; results for every policy (pass ones with kind 'pass')."""
     rules: dict[str, dict[str, Any]] = {}
@@ -96,12 +115,15 @@ def render(results: Sequence["AuditResult"]) -> str:
         here = artifact(r.loaded.file, root)
         for chk in r.checks:
             rules.setdefault(chk.policy.id, _rule(chk))
-            level = _LEVEL[chk.verdict] if chk.gates else ("note" if chk.verdict == "above" else "none")
+            level = _level(chk)
             file, line, column = c.check_location(r, chk)
             text = (f"{chk.policy.id}: {c.VERDICT_LABEL[chk.verdict]} — counted {c.compared(chk)} vs "
                     f"{c.threshold(chk)}, {c.margin(chk)}; status {c.status(chk)}")
             if chk.reasons:
                 text += ". " + "; ".join(chk.reasons)
+            w = chk.waiver or chk.expired_waiver
+            if w is not None:
+                text += f". Waiver ({'in force' if chk.waiver else 'expired'}): {w.label()}"
             sarif_results.append({
                 "ruleId": chk.policy.id, "level": level, "kind": _KIND[chk.verdict] if level != "none" or
                 chk.verdict in ("below", "not-applicable") else "informational",
@@ -109,8 +131,11 @@ def render(results: Sequence["AuditResult"]) -> str:
                 "locations": [{"physicalLocation": {"artifactLocation": artifact(file, root),
                                                     "region": {"startLine": line, "startColumn": column}}}],
                 "properties": {"verdict": chk.verdict, "status": chk.status, "gates": chk.gates,
-                               "convention": c.convention(r),
-                               "counted_flop": chk.counted_flop.as_dict(), "obligations": chk.obligations},
+                               "severity": chk.severity, "convention": c.convention(r),
+                               "counted_flop": chk.counted_flop.as_dict(), "obligations": chk.obligations,
+                               **({"waiver_expired": chk.expired_waiver.as_dict(r.as_of)}
+                                  if chk.expired_waiver else {})},
+                **_suppressions(chk, r),
             })
         for n in r.notices:
             rule = notice_rule(n.code)

@@ -49,8 +49,11 @@ def _policies(result: "AuditResult") -> Table:
     for col in ("status", "threshold", "counted", "verdict", "margin", "obligations"):
         t.add_column(col, overflow="fold")
     for chk in result.checks:
-        verdict = _text(c.VERDICT_LABEL[chk.verdict], _STYLE[chk.verdict] if chk.gates else "dim")
-        t.add_row(*map(_text, (chk.policy.id, c.status(chk), c.threshold(chk), c.compared(chk))), verdict,
+        label = c.VERDICT_LABEL[chk.verdict] + (" (waived)" if chk.waiver is not None else "")
+        verdict = _text(label, _STYLE[chk.verdict] if chk.gates else "dim")
+        policy = Text.assemble(_text(chk.policy.id), "\n", _text(f"severity {c.severity(chk)}", "dim"))
+        t.add_row(policy, *map(_text, (c.status(chk), c.threshold(chk), c.compared(chk))),
+                  verdict,
                   *map(_text, (c.margin(chk), "\n".join(chk.obligation_ids) or "-")))
     return t
 
@@ -61,9 +64,11 @@ def _notes(result: "AuditResult") -> list[RenderableType]:
     reasons = [f"{chk.policy.id}: {why}" for chk in result.checks if chk.verdict == "indeterminate"
                for why in chk.reasons]
     notes = [f"{chk.policy.id}: {why}" for chk in result.checks
-             if chk.gates and chk.verdict in ("above", "below") for why in chk.reasons]
-    obligations = [f"{chk.policy.id}: {o}" for chk in result.checks if chk.gates for o in chk.obligations]
+             if chk.in_force and chk.verdict in ("above", "below") for why in chk.reasons]
+    obligations = [f"{chk.policy.id}: {o}" for chk in result.checks if chk.in_force for o in chk.obligations]
+    waivers = [f"{chk.policy.id}: {c.waiver_line(chk)}" for chk in result.checks if c.waiver_line(chk)]
     for title, lines, style in ((c.NOTICES_TITLE, c.notice_lines(result), "magenta"),
+                                ("Waivers", waivers, "magenta"),
                                 ("Training configs", c.training_config_lines(result), "cyan"),
                                 ("Measured during training", c.ledger_lines(result), "cyan"),
                                 ("Warnings", warnings, "yellow"), ("Undecided because", reasons, "yellow"),
