@@ -8,7 +8,8 @@ regenerate them and review the diff::
 
 Outputs are deterministic: each config pins ``as_of: 2026-11-27``, the paths are relative to the
 repository root, the policies are named on the command line (a new built-in policy does not
-change them), and the flopaudit version is replaced by ``<VERSION>``.
+change them), and the flopaudit version is replaced by ``<VERSION>`` and the repository's ``file://`` URI (SARIF's
+``%SRCROOT%``) by ``file://<ROOT>``.
 
 Figures (6ND, 1 multiply-add = 2 FLOP): crossing/waived/expired-waiver: 6 x 100e9 x 30e12 = 1.8e25
 (> 1e25 EU, > 1e23 indicative, < 1e26 SB 53); passing: 6 x 7e9 x 2e12 = 8.4e22 (below all three);
@@ -39,7 +40,9 @@ REGEN = os.environ.get("FLOPAUDIT_REGEN_GOLDEN") == "1"
 def output(config: str, fmt: str) -> tuple[str, int]:
     proc = run_cli("check", f"{CONFIGS}/{config}.yaml", *POLICIES, "--format", fmt)
     assert proc.stderr == "", proc.stderr
-    return proc.stdout.replace(__version__, "<VERSION>"), proc.returncode
+    # the repository's own place on this machine (SARIF's %SRCROOT%) is not part of the output's meaning
+    text = proc.stdout.replace(ROOT.resolve().as_uri(), "file://<ROOT>").replace(__version__, "<VERSION>")
+    return text, proc.returncode
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
