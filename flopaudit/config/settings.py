@@ -31,7 +31,7 @@ from flopaudit.errors import SettingsError
 from flopaudit.suggest import did_you_mean
 
 #: What ``lock`` can name, and the config key each one stops a config from setting.
-LOCKABLE = {"policies": "policies", "as-of": "as_of", "counting": "counting"}
+LOCKABLE = {"policies": "policies", "as-of": "as_of", "counting": "counting", "waivers": "waivers"}
 #: Every settings key and the type it takes.
 KEYS = {"lock": list, "policies": list, "policy-paths": list, "as-of": str, "fail-on": str, "method": str,
         "format": str, "outputs": list, "required-version": str, "allow-code": bool,

@@ -171,3 +171,16 @@ def test_guidance_without_severity_defaults_to_warning(tmp_path: Path) -> None:
     data, code = check_json(cfg, "--policy", str(tmp_path / "acme.yaml"))
     assert code == 0 and (data["checks"][0]["verdict"], data["checks"][0]["severity"],
                           data["checks"][0]["severity_source"]) == ("above", "warning", "default")
+
+
+def test_settings_can_forbid_a_config_its_own_waivers(tmp_path: Path) -> None:
+    # lock = ["waivers"]: only the repository's settings may acknowledge a crossing
+    settings = (".flopaudit.yaml", "lock: [waivers]\n")
+    done = run_cli("check", repo(tmp_path, BASE + WAIVER, settings))
+    assert done.returncode == 2
+    assert "locked by the project settings" in done.stderr and "'waivers'" in done.stderr
+    # the same waiver in the settings themselves is allowed
+    (tmp_path / ".flopaudit.yaml").write_text("lock: [waivers]\n" + WAIVER)
+    (tmp_path / "c.yaml").write_text(BASE)
+    data, code = check_json(str(tmp_path / "c.yaml"))
+    assert code == 0 and by_policy(data)["eu-ai-act-systemic-risk"]["waiver"] is not None
