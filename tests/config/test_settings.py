@@ -13,6 +13,7 @@ from tests.conftest import ROOT, run_cli
 
 ACME = ROOT / "tests" / "data" / "acme-internal-policy.yaml"
 # 6 x 70e9 parameters x 3e12 tokens = 1.26e24 FLOP: above ACME's 1e24 and the EU GPAI 1e23, below the EU's 1e25.
+# BINDING: 30T tokens, 6 x 70e9 x 30e12 = 1.26e25 FLOP, above the EU AI Act's binding 1e25 (exit 1).
 CONFIG = """\
 model:
   name: Seventy
@@ -23,6 +24,8 @@ training:
     kind: pretraining
     tokens: 3T
 """
+
+BINDING = CONFIG.replace("tokens: 3T", "tokens: 30T")
 
 
 def repo_with(tmp_path: Path, pyproject: str, config: str = CONFIG) -> tuple[Path, str]:
@@ -105,8 +108,8 @@ def test_bad_settings_exit_2_at_their_line(tmp_path: Path, line2: str, message: 
 
 
 def test_required_version_met_passes_and_show_settings_checks_it_too(tmp_path: Path) -> None:
-    repo, cfg = repo_with(tmp_path, '[tool.flopaudit]\nrequired-version = ">=0.1,<1"\n')
-    assert run_cli("check", cfg).returncode == 1  # 0.1.0 meets it; the config then crosses (1.26e24 > 1e23)
+    repo, cfg = repo_with(tmp_path, '[tool.flopaudit]\nrequired-version = ">=0.1,<1"\n', BINDING)
+    assert run_cli("check", cfg).returncode == 1  # 0.1.0 meets it; the config then crosses (1.26e25 > 1e25)
     (repo / "pyproject.toml").write_text('[tool.flopaudit]\nrequired-version = "<0.1"\n')
     proc = run_cli("check", cfg, "--show-settings")
     assert proc.returncode == 2 and "require flopaudit <0.1" in proc.stderr
@@ -114,7 +117,7 @@ def test_required_version_met_passes_and_show_settings_checks_it_too(tmp_path: P
 
 def test_outputs_from_settings_are_written_relative_to_the_settings_file(tmp_path: Path) -> None:
     repo, cfg = repo_with(tmp_path, '[tool.flopaudit]\nformat = "github"\n'
-                                    'outputs = ["sarif=out/fa.sarif", "markdown=out/summary.md"]\n')
+                                    'outputs = ["sarif=out/fa.sarif", "markdown=out/summary.md"]\n', BINDING)
     proc = run_cli("check", cfg, cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout.startswith("::error file=")  # format = "github" on stdout
@@ -148,7 +151,9 @@ def test_show_settings_names_where_each_value_came_from(tmp_path: Path) -> None:
         f"  outputs             = sarif={repo / 'fa.sarif'}  ({settings}:7)\n"
         "  required-version    = any  (default)\n"
         "  allow-code          = false  (default)\n"
-        "  allow-outside-paths = false  (default)\n")
+        "  allow-outside-paths = false  (default)\n"
+        "  waivers             = none  (default)\n"
+        "  severity            = none  (default)\n")
     assert not (repo / "fa.sarif").exists()  # nothing was checked or written
 
 
