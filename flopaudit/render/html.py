@@ -34,8 +34,9 @@ from flopaudit.policy.judge import PolicyCheck
 from flopaudit.policy.loader import builtin_dir, builtin_policies
 from flopaudit.policy.models import Policy
 from flopaudit.render import common as c
+from flopaudit.render import summary as sm
 from flopaudit.render.safe import is_web_url, printable
-from flopaudit.render.svg import LABEL_CHARS, Chart, Mark, Point, build_chart, shorten
+from flopaudit.render.svg import Chart, Mark, Point, YearCount, build_chart, models_above
 from flopaudit.sensitivity import Flip, Sensitivity, analyse
 
 if TYPE_CHECKING:
@@ -105,6 +106,18 @@ class ConfigView:
     headline: str
     headline_class: str
     summary: str
+    #: The one sentence a reader needs (:func:`summary.answer`).
+    answer: str = ""
+    headroom: list[sm.Headroom] = field(default_factory=list)
+    what_if_basis: str = ""
+    what_if: list[sm.WhatIf] = field(default_factory=list)
+    uncertainty: str = ""
+
+    @property
+    def obligations(self) -> list[tuple[str, str, ObligationView]]:
+        """Every obligation triggered (or that may apply), by legal weight: (policy, weight, obligation)."""
+        return [(cv.policy.short_name, sm.WEIGHT_TEXT[sm.legal_weight(cv.check)], o)
+                for cv in self.checks for o in cv.obligations]
 
 
 def status_detail(policy: Policy, status: str) -> str:
@@ -157,10 +170,9 @@ def compared_band(check: PolicyCheck) -> tuple[Band | None, str]:
 
 
 def margin_parts(check: PolicyCheck) -> tuple[str, str]:
-    """:func:`common.margin` split into ``4.1x over`` and ``+2.0 doublings``."""
-    text = c.margin(check)
-    main, _, rest = text.partition(" (")
-    return main, rest.rstrip(")")
+    """:func:`common.margin` split into ``4.1x over`` and ``+2.0 doublings`` (``+0.012 doublings``, never ``+0.0``)."""
+    main, _, _ = c.margin(check).partition(" (")
+    return main, sm.small_doublings(check.doublings) if check.doublings is not None else ""
 
 
 def flip_text(flip: Flip) -> str:
@@ -198,21 +210,23 @@ def _stage_views(result: "AuditResult") -> list[StageView]:
 
 
 def _headline(result: "AuditResult") -> tuple[str, str]:
-    gating = [k for k in result.checks if k.gates]
-    above = [k.policy.short_name for k in gating if k.verdict == "above"]
-    undecided = [k.policy.short_name for k in gating if k.verdict == "indeterminate"]
-    if above:
-        more = f"; ◆ undecided: {', '.join(undecided)}" if undecided else ""
-        return "▲ Above: " + ", ".join(above) + more, "above"
-    if undecided:
-        return "◆ Undecided: " + ", ".join(undecided), "indeterminate"
-    waived = [k.policy.short_name for k in result.checks if k.waiver is not None and c.crossing(k)]
-    warned = [k.policy.short_name for k in result.checks if k.waiver is None and k.severity == "warning"
-              and c.crossing(k)]
-    if waived or warned:
-        parts = ([f"waived: {', '.join(waived)}"] if waived else []) + \
-            ([f"severity warning: {', '.join(warned)}"] if warned else [])
-        return "▼ Nothing that gates is crossed (" + "; ".join(parts) + ")", "below"
+    """The banner's first line: crossed policies by legal weight, binding ones first, then guidance."""
+    ordered = sm.by_legal_weight(result.checks)
+    binding = [k for k in ordered if sm.legal_weight(k) == 0]
+    guidance = [k for k in ordered if sm.legal_weight(k) == 1 and c.crossing(k)]
+    above = [k.policy.short_name for k in binding if k.verdict == "above"]
+    undecided = [k.policy.short_name for k in binding if k.verdict == "indeterminate"]
+    waived = [k.policy.short_name for k in guidance if k.waiver is not None]
+    warned = [k.policy.short_name for k in guidance if k.waiver is None]
+    extra = ([f"guidance: {', '.join(warned)}"] if warned else []) + ([f"waived: {', '.join(waived)}"] if waived else [])
+    if above or undecided:
+        parts = ([f"▲ Above (binding): {', '.join(above)}"] if above else []) + \
+            ([f"◆ undecided (binding): {', '.join(undecided)}"] if undecided else [])
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + (" · also crossed, not binding: " + "; ".join(extra) if extra else ""), \
+            "above" if above else "indeterminate"
+    if extra:
+        return "▼ No binding threshold is crossed (crossed, not binding: " + "; ".join(extra) + ")", "below"
     return "▼ Below every threshold in force", "below"
 
 
@@ -222,10 +236,12 @@ def config_view(index: int, result: "AuditResult") -> ConfigView:
     moe = next((o for o in sens.outcomes if o.scenario.topic == "moe"), None)
     context = apply(result, moe.total if moe else None)
     checks = [CheckView(k, status_detail(k.policy, k.status), _obligations(k), _deciders(sens, k),
-                        frozenset(k.counted_stages)) for k in result.checks]
+                        frozenset(k.counted_stages)) for k in sm.by_legal_weight(result.checks)]
     headline, css = _headline(result)
+    basis, what_if = sm.what_if(result, context)
     return ConfigView(index, f"config-{index + 1}", result, checks, _stage_views(result), sens, context,
-                      headline, css, c.summary_line(result.exit_code, result.checks, result.fail_on))
+                      headline, css, c.summary_line(result.exit_code, result.checks, result.fail_on),
+                      sm.answer(result), sm.headrooms(result), basis, what_if, sm.biggest_uncertainty(result, sens))
 
 
 def _label(name: str, suffix: str) -> str:
