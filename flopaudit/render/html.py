@@ -36,7 +36,7 @@ from flopaudit.policy.models import Policy
 from flopaudit.render import common as c
 from flopaudit.render import summary as sm
 from flopaudit.render.safe import is_web_url, printable
-from flopaudit.render.svg import Chart, Mark, Point, YearCount, build_chart, models_above
+from flopaudit.render.svg import LABEL_CHARS, Chart, Mark, Point, YearCount, build_chart, models_above, shorten
 from flopaudit.sensitivity import Flip, Sensitivity, analyse
 
 if TYPE_CHECKING:
@@ -218,15 +218,15 @@ def _headline(result: "AuditResult") -> tuple[str, str]:
     undecided = [k.policy.short_name for k in binding if k.verdict == "indeterminate"]
     waived = [k.policy.short_name for k in guidance if k.waiver is not None]
     warned = [k.policy.short_name for k in guidance if k.waiver is None]
-    extra = ([f"guidance: {', '.join(warned)}"] if warned else []) + ([f"waived: {', '.join(waived)}"] if waived else [])
+    extra = ([f"guidance {', '.join(warned)}"] if warned else []) + ([f"waived {', '.join(waived)}"] if waived else [])
     if above or undecided:
         parts = ([f"▲ Above (binding): {', '.join(above)}"] if above else []) + \
             ([f"◆ undecided (binding): {', '.join(undecided)}"] if undecided else [])
         text = "; ".join(parts)
-        return text[0].upper() + text[1:] + (" · also crossed, not binding: " + "; ".join(extra) if extra else ""), \
+        return text[0].upper() + text[1:] + (" · also crossed: " + "; ".join(extra) if extra else ""), \
             "above" if above else "indeterminate"
     if extra:
-        return "▼ No binding threshold is crossed (crossed, not binding: " + "; ".join(extra) + ")", "below"
+        return "▼ No binding threshold is crossed (crossed: " + "; ".join(extra) + ")", "below"
     return "▼ Below every threshold in force", "below"
 
 
@@ -244,37 +244,27 @@ def config_view(index: int, result: "AuditResult") -> ConfigView:
                       sm.answer(result), sm.headrooms(result), basis, what_if, sm.biggest_uncertainty(result, sens))
 
 
-def _label(name: str, suffix: str) -> str:
-    """A chart label that keeps its suffix: the name is shortened instead."""
-    return shorten(name, LABEL_CHARS - len(suffix)) + suffix
-
-
-def chart_effective(view: ConfigView) -> EffectiveRow | None:
-    """The effective-compute row drawn in the chart: since the oldest enactment among thresholds in force."""
-    gating = {k.policy.short_name for k in view.result.checks if k.in_force}
-    rows = [e for e in view.context.effective if gating & set(e.policies)]
-    return min(rows, key=lambda e: e.reference) if rows else None
-
-
 def chart(views: Sequence[ConfigView]) -> Chart:
-    """The compute chart: every audited config, the catalogue and every applicable FLOP threshold."""
+    """The landscape chart: every audited config at its run date, the catalogue, every FLOP threshold."""
     points = []
     for v in views:
         name, total = v.result.config.model.name, v.result.total_flop
         suffix = " (this report)" if len(views) == 1 else f" (config {v.index + 1})"
-        points.append(Point(_label(name, suffix), total.central, total.low, total.high, "audited",
-                            c.flop(total.central), f"{name}: total {c.band(total)} FLOP (all stages)"))
-        eff = chart_effective(v)
-        if eff is not None:
-            e = eff.effective
-            points.append(Point(_label(name, f" in {eff.reference:%Y-%m} FLOP"), e.central, e.low, e.high,
-                                "effective", c.flop(e.central),
-                                f"{name}: counted compute worth {c.band(e)} FLOP of {eff.reference.isoformat()} "
-                                f"({', '.join(eff.policies)} enacted), from algorithmic progress alone; context, "
-                                "never counted"))
+        run = v.context.run
+        points.append(Point(f"config-{v.index + 1}", shorten(name, LABEL_CHARS - len(suffix)) + suffix, run.date, total.central, total.low,
+                            total.high, "audited",
+                            f"{name}: total {c.band(total)} FLOP (all stages), dated {run.date.isoformat()} "
+                            f"({run.source})"))
     for m in reference.reference_models():
-        points.append(Point(m.name, m.flop, m.low, m.high, m.basis, c.flop(m.flop),
-                            f"{m.name} ({m.developer}, {m.published.year}): {c.flop(m.flop)} FLOP, {m.basis_text}"))
+        sources = "; ".join(f"{s.label} {s.url}" for s in m.sources)
+        points.append(Point(m.id, m.name, m.published, m.flop, m.low, m.high, m.basis,
+                            f"{m.name} ({m.developer}, published {m.published.isoformat()}): {c.flop(m.flop)} FLOP, "
+                            f"{m.basis_text}. Source: {sources}"))
+    return build_chart(points, _marks(views))
+
+
+def _marks(views: Sequence[ConfigView]) -> list[Mark]:
+    """Every FLOP threshold judged, labelled with its policy's short name (and status when not in force)."""
     marks = []
     for v in views:
         for k in v.result.checks:
@@ -285,7 +275,19 @@ def chart(views: Sequence[ConfigView]) -> Chart:
             if not k.in_force and status not in label:
                 label += f" ({status})"
             marks.append(Mark(t.low, t.high, label, k.in_force))
-    return build_chart(points, marks)
+    return marks
+
+
+def landscape_counts(views: Sequence[ConfigView]) -> tuple[list[str], list[YearCount]]:
+    """Threshold labels (single values only, by value) and, per year, catalogue models above each."""
+    values: dict[float, list[str]] = {}
+    for m in _marks(views):
+        if m.low == m.high and m.label not in values.get(m.low, []):
+            values.setdefault(m.low, []).append(m.label)
+    thresholds = sorted(values)
+    labels = [f"> {c.flop(t)} ({', '.join(values[t])})" for t in thresholds]
+    dated = [(m.published, m.flop) for m in reference.reference_models()]
+    return labels, models_above(dated, thresholds)
 
 
 def side_by_side(views: Sequence[ConfigView]) -> list[tuple[Policy, str, list[CheckView | None]]]:
@@ -339,7 +341,8 @@ def _environment() -> jinja2.Environment:
                        pct=lambda x: f"{x:.1%}" if x >= 0.001 else "< 0.1%")
     env.tests["web_url"] = is_web_url
     env.globals.update(VERDICT_LABEL=c.VERDICT_LABEL, VERDICT_ICON=VERDICT_ICON, flip_text=flip_text,
-                       compared_band=compared_band, margin_parts=margin_parts, gate_text=gate_text)
+                       compared_band=compared_band, margin_parts=margin_parts, gate_text=gate_text,
+                       weight_text=lambda k: sm.WEIGHT_TEXT[sm.legal_weight(k)])
     return env
 
 
@@ -356,7 +359,7 @@ def render_html(results: Sequence["AuditResult"], command: Sequence[str] = ("flo
     return env.get_template("report.html.j2").render(
         views=views, side_by_side=side_by_side(views), title="flopaudit risk report: " + "; ".join(names),
         css=Markup(css), style_hash=style_hash,
-        chart=chart(views), catalogue=efficiency.catalogue(), references=reference.reference_models(),
+        chart=chart(views), landscape=landscape_counts(views), catalogue=efficiency.catalogue(), references=reference.reference_models(),
         policies=_policies(views), version=__version__, command=shlex.join(command), convention=CONVENTION, notices_title=c.NOTICES_TITLE,
         hooker=HOOKER, generated_at=generated_at.isoformat(timespec="seconds") if generated_at else None,
         data_files=[(p.name, _sha256(p)) for p in (reference.DATA_FILE, efficiency.DATA_FILE)])

@@ -75,6 +75,7 @@ def answer(result: "AuditResult") -> str:
     if k.verdict == "above":
         ratio = f" by {k.margin:.2g}x" if k.margin else ""
         duty, when = _deadline(k)
+        duty = duty[:1].lower() + duty[1:]
         tail = f": {duty.rstrip('.')} ({when})." if duty and when else f": {duty}" if duty else "."
         return f"Above {name} ({kind}, {c.threshold(k)}){ratio}{tail}"
     if k.verdict == "indeterminate":
