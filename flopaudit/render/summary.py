@@ -39,8 +39,16 @@ def legal_weight(check: PolicyCheck) -> int:
 
 
 def by_legal_weight(checks: list[PolicyCheck]) -> list[PolicyCheck]:
-    """The checks, binding first, then guidance, then not in force; crossed before undecided before below."""
-    return sorted(checks, key=lambda k: (legal_weight(k), VERDICT_ORDER[k.verdict]))
+    """The checks, binding first, then guidance, then not in force; crossed before undecided before below,
+    and within each, the largest counted ÷ threshold (the nearest threshold, when below) first."""
+    return sorted(checks, key=lambda k: (legal_weight(k), VERDICT_ORDER[k.verdict], -(k.margin or 0.0)))
+
+
+def times(m: float) -> str:
+    """A ratio for prose: ``4.1`` / ``1.02`` / ``17`` / ``1,667`` / ``1.7e+05`` (3 significant figures below 10)."""
+    if m < 10:
+        return f"{m:.3g}"
+    return f"{m:,.0f}" if m < 1e5 else f"{m:.2g}"
 
 
 WEIGHT_TEXT = ("binding", "guidance", "not in force")
@@ -73,7 +81,7 @@ def answer(result: "AuditResult") -> str:
     name = k.policy.short_name
     kind = WEIGHT_TEXT[legal_weight(k)]
     if k.verdict == "above":
-        ratio = f" by {k.margin:.2g}x" if k.margin else ""
+        ratio = f" by {times(k.margin)}x" if k.margin else ""
         duty, when = _deadline(k)
         duty = duty[:1].lower() + duty[1:]
         tail = f": {duty.rstrip('.')} ({when})." if duty and when else f": {duty}" if duty else "."
@@ -81,12 +89,14 @@ def answer(result: "AuditResult") -> str:
     if k.verdict == "indeterminate":
         return (f"Undecided against {name} ({kind}, {c.threshold(k)}): the estimate's band "
                 f"{c.compared(k)} straddles the threshold; section 4 says what decides it.")
-    ratio = f" by {1 / k.margin:.2g}x" if k.margin else ""
+    ratio = f" by {times(1 / k.margin)}x" if k.margin else ""
     return f"Below {name} ({kind}, {c.threshold(k)}){ratio}, the weightiest policy judged; no obligation is triggered."
 
 
 def fmt_count(x: float) -> str:
-    """A count in words-free short form: ``1.2 trillion`` / ``340 billion`` / ``5.0 million`` / ``12,000``."""
+    """A count in short form: ``1.7e15`` / ``166 trillion`` / ``6.7 billion`` / ``5 million`` / ``12,000``."""
+    if x >= 1e15:
+        return c.flop(x)
     for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
         if x >= size:
             return f"{x / size:.2g} {word}" if x / size < 10 else f"{x / size:,.0f} {word}"
@@ -136,7 +146,9 @@ def headroom_text(threshold: float, counted: Band, per_token: float | None, rate
     if per_token:
         parts.append(f"about {fmt_count(gap / per_token)} more tokens")
     if rate:
-        parts.append(f"{gap / rate / SECONDS_PER_DAY:,.1f} more days at the stated hardware")
+        days = gap / rate / SECONDS_PER_DAY
+        parts.append(f"{days:.2g} more days at the stated hardware" if days < 10 else
+                     f"{days:,.0f} more days at the stated hardware")
     how = (": " + ", or ".join(parts)) if parts else ""
     straddle = " (the band reaches it)" if counted.high > threshold else ""
     return f"{c.flop(gap)} FLOP to go{straddle}{how}"
@@ -206,9 +218,9 @@ def what_if(result: "AuditResult", context: AppliedContext) -> tuple[str, list[W
 
 
 def _ratio(value: float, threshold: float) -> str:
-    """``4.1x over`` / ``2.4x under``."""
+    """``4.1x over`` / ``17x under`` / ``1,667x under``."""
     m = value / threshold
-    return f"{m:.3g}x over" if m >= 1 else f"{1 / m:.3g}x under"
+    return f"{times(m)}x over" if m >= 1 else f"{times(1 / m)}x under"
 
 
 def biggest_uncertainty(result: "AuditResult", sens: Sensitivity) -> str:
