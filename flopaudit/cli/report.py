@@ -56,7 +56,7 @@ def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as
     from flopaudit.render.pdf import find_browser, write_pdf
 
     if output is None and pdf is None:
-        raise click.UsageError("give -o FILE.html, --pdf FILE.pdf, or both")
+        raise click.UsageError("give -o/--output FILE.html, --pdf FILE.pdf, or both")
     if pdf is not None:
         find_browser()  # before the audit: a missing browser is known at once
 

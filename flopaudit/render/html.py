@@ -221,9 +221,8 @@ def _headline(result: "AuditResult") -> tuple[str, str]:
     extra = ([f"guidance {', '.join(warned)}"] if warned else []) + ([f"waived {', '.join(waived)}"] if waived else [])
     if above or undecided:
         parts = ([f"▲ Above (binding): {', '.join(above)}"] if above else []) + \
-            ([f"◆ undecided (binding): {', '.join(undecided)}"] if undecided else [])
-        text = "; ".join(parts)
-        return text[0].upper() + text[1:] + (" · also crossed: " + "; ".join(extra) if extra else ""), \
+            ([f"◆ {'u' if above else 'U'}ndecided (binding): {', '.join(undecided)}"] if undecided else [])
+        return "; ".join(parts) + (" · also crossed: " + "; ".join(extra) if extra else ""), \
             "above" if above else "indeterminate"
     if extra:
         return "▼ No binding threshold is crossed (crossed: " + "; ".join(extra) + ")", "below"
