@@ -212,20 +212,21 @@ def _stage_views(result: "AuditResult") -> list[StageView]:
 def _headline(result: "AuditResult") -> tuple[str, str]:
     """The banner's first line: crossed policies by legal weight, binding ones first, then guidance."""
     ordered = sm.by_legal_weight(result.checks)
-    binding = [k for k in ordered if sm.legal_weight(k) == 0]
-    guidance = [k for k in ordered if sm.legal_weight(k) == 1 and c.crossing(k)]
+    binding = [k for k in ordered if sm.legal_weight(k) == 0 and k.waiver is None]
     above = [k.policy.short_name for k in binding if k.verdict == "above"]
     undecided = [k.policy.short_name for k in binding if k.verdict == "indeterminate"]
-    waived = [k.policy.short_name for k in guidance if k.waiver is not None]
-    warned = [k.policy.short_name for k in guidance if k.waiver is None]
-    extra = ([f"guidance {', '.join(warned)}"] if warned else []) + ([f"waived {', '.join(waived)}"] if waived else [])
+    waived = [k.policy.short_name for k in ordered if k.waiver is not None and c.crossing(k)]
+    warned = [k.policy.short_name for k in ordered if k.waiver is None and sm.legal_weight(k) == 1 and c.crossing(k)]
     if above or undecided:
         parts = ([f"▲ Above (binding): {', '.join(above)}"] if above else []) + \
             ([f"◆ {'u' if above else 'U'}ndecided (binding): {', '.join(undecided)}"] if undecided else [])
+        extra = ([f"guidance {', '.join(warned)}"] if warned else []) + ([f"waived {', '.join(waived)}"] if waived else [])
         return "; ".join(parts) + (" · also crossed: " + "; ".join(extra) if extra else ""), \
             "above" if above else "indeterminate"
-    if extra:
-        return "▼ No binding threshold is crossed (crossed: " + "; ".join(extra) + ")", "below"
+    if waived or warned:
+        extra = ([f"waived: {', '.join(waived)}"] if waived else []) + \
+            ([f"severity warning: {', '.join(warned)}"] if warned else [])
+        return "▼ Nothing that gates is crossed (" + "; ".join(extra) + ")", "below"
     return "▼ Below every threshold in force", "below"
 
 

@@ -1,7 +1,7 @@
 """The report's one-page summary: the binding answer first, headroom to each threshold, what-if thresholds.
 
-Policies are ordered by legal weight: a binding threshold in force (severity ``error``, not waived)
-first, then in-force guidance (severity ``warning``) and waived checks, then policies not in force.
+Policies are ordered by legal weight: a binding threshold in force (severity ``error``; a waiver
+only acknowledges it) first, then in-force guidance (severity ``warning``), then policies not in force.
 Headroom says, for a threshold not yet crossed, how much more training would cross it (in tokens at
 the largest counted stage's FLOP per token, or in days at its stated hardware); for one crossed, how
 far above it the model is. The what-if table judges the counted compute of the leading FLOP policy
@@ -32,10 +32,10 @@ VERDICT_ORDER = {"above": 0, "indeterminate": 1, "below": 2, "not-applicable": 3
 
 
 def legal_weight(check: PolicyCheck) -> int:
-    """0 binding (in force, severity error, not waived), 1 in-force guidance or waived, 2 not in force."""
+    """0 binding (in force, severity error; a waiver changes the gate, not the law), 1 guidance, 2 not in force."""
     if not check.in_force:
         return 2
-    return 0 if check.severity == "error" and check.waiver is None else 1
+    return 0 if check.severity == "error" else 1
 
 
 def by_legal_weight(checks: list[PolicyCheck]) -> list[PolicyCheck]:
@@ -79,7 +79,7 @@ def answer(result: "AuditResult") -> str:
         return "No policy applies to this model."
     k = ordered[0]
     name = k.policy.short_name
-    kind = WEIGHT_TEXT[legal_weight(k)]
+    kind = WEIGHT_TEXT[legal_weight(k)] + (f", waived until {k.waiver.expires.isoformat()}" if k.waiver else "")
     if k.verdict == "above":
         ratio = f" by {times(k.margin)}x" if k.margin else ""
         duty, when = _deadline(k)
