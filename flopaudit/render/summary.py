@@ -21,7 +21,7 @@ from flopaudit.estimate.band import Band
 from flopaudit.estimate.stage import StageResult
 from flopaudit.policy.judge import PolicyCheck
 from flopaudit.render import common as c
-from flopaudit.sensitivity import Sensitivity
+from flopaudit.sensitivity import Outcome, Sensitivity
 
 if TYPE_CHECKING:
     from flopaudit.audit import AuditResult
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 WHAT_IF_THRESHOLDS = (1e24, 1e25, 1e26, 1e27)
 SECONDS_PER_DAY = 86_400
 VERDICT_ORDER = {"above": 0, "indeterminate": 1, "below": 2, "not-applicable": 3}
+#: Names of the legal weights 0, 1, 2 (:func:`legal_weight`).
+WEIGHT_TEXT = ("binding", "guidance", "not in force")
 
 
 def legal_weight(check: PolicyCheck) -> int:
@@ -49,9 +51,6 @@ def times(m: float) -> str:
     if m < 10:
         return f"{m:.3g}"
     return f"{m:,.0f}" if m < 1e5 else f"{m:.2g}"
-
-
-WEIGHT_TEXT = ("binding", "guidance", "not in force")
 
 
 def first_sentence(text: str) -> str:
@@ -224,16 +223,28 @@ def _ratio(value: float, threshold: float) -> str:
 
 
 def biggest_uncertainty(result: "AuditResult", sens: Sensitivity) -> str:
-    """The one assumption that moves the total most (a re-run audit), else the width of the band."""
+    """The assumption whose variants (each a re-run audit) move the total most, else the band's width."""
     base = result.total_flop.central
-    moved = [(abs(math.log(o.total.central / base)), o) for o in sens.outcomes
-             if o.total is not None and o.total.central > 0 and base > 0]
-    if moved:
-        shift, o = max(moved, key=lambda p: p[0])
-        if shift > 0:
-            flips = f"; flips {', '.join(f.policy for f in o.flips)}" if o.flips else "; flips no verdict"
-            return (f"{o.scenario.assumption} → {o.scenario.variant}: total {c.flop(o.total.central)} "
-                    f"({o.total.central / base:.3g}x the baseline){flips}")
+    groups: dict[str, list[Outcome]] = {}
+    for o in sens.outcomes:
+        if o.total is not None and o.total.central > 0 and base > 0:
+            groups.setdefault(o.scenario.assumption, []).append(o)
+
+    def shift(outcomes: list[Outcome]) -> float:
+        return max(abs(math.log(o.total.central / base)) for o in outcomes if o.total is not None)
+
+    if groups:
+        assumption, outcomes = max(groups.items(), key=lambda g: shift(g[1]))
+        if shift(outcomes) > 0:
+            flipped = sorted({f.policy for o in outcomes for f in o.flips})
+            flips = f"; flips {', '.join(flipped)}" if flipped else "; flips no verdict"
+            totals = sorted(o.total.central for o in outcomes if o.total is not None)
+            if len(outcomes) == 1:
+                o = outcomes[0]
+                return (f"{assumption} → {o.scenario.variant}: total {c.flop(totals[0])} "
+                        f"({totals[0] / base:.3g}x the baseline){flips}")
+            return (f"{assumption}: total {c.flop(totals[0])}..{c.flop(totals[-1])} over its {len(outcomes)} "
+                    f"variants ({totals[0] / base:.3g}x..{totals[-1] / base:.3g}x the baseline){flips}")
     b = result.total_flop
     if b.is_exact:
         return "none stated: every input is a single value (the estimate still carries its method's error)"

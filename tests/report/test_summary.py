@@ -124,3 +124,11 @@ def test_summary_section_comes_first_with_everything_it_promises() -> None:
                      "Obligations and deadlines", "within 14 days", "binding", "guidance"):
         assert expected in summary, expected
     assert re.search(r'<table class="[^"]*\bwhat-if\b', html) and "arXiv:2403.05812" in html
+
+
+def test_biggest_uncertainty_gives_the_range_of_an_assumption_with_several_variants() -> None:
+    # near-threshold: 8192 x 3600 s x 989.4e12 FLOP/s x 900 h = 2.918e22 x 900; at utilisation 0.30
+    # 7.88e24, at 0.45 1.18e25, central 0.375 9.85e24: 7.88 / 9.85 = 0.8x and 11.8 / 9.85 = 1.2x.
+    view = config_view(0, audit_file(EXAMPLES / "near-threshold.yaml"))
+    assert view.uncertainty == ("Utilisation of stage 'pretraining' (0.3..0.45): total 7.88e24..1.18e25 over its 2 "
+                                "variants (0.8x..1.2x the baseline); flips eu-ai-act-systemic-risk")
