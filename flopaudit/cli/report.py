@@ -14,8 +14,9 @@ import click
 from flopaudit.cli._options import audit_options, audit_settings, framework_file_options
 
 
-def reproduce_command(configs: tuple[str, ...], output: Path | None, policies: tuple[str, ...], as_of: dt.date | None,
-                      method: str | None, timestamp: bool, allow_code: bool = False, pdf: Path | None = None) -> list[str]:
+def reproduce_command(configs: tuple[str, ...], output: Path | None, policies: tuple[str, ...],
+                      as_of: dt.date | None, method: str | None, timestamp: bool, allow_code: bool = False,
+                      pdf: Path | None = None) -> list[str]:
     """The command line that writes the same report, options in a fixed order."""
     command = ["flopaudit", "report", *configs]
     if output is not None:

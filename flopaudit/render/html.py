@@ -5,7 +5,9 @@ results, the sensitivity analysis (:mod:`flopaudit.sensitivity`) and the context
 (:mod:`flopaudit.context`). It has no script, no external font, stylesheet or image: the CSS is
 inline and allowed by its SHA-256 in a Content-Security-Policy meta tag, the chart is inline SVG
 (:mod:`flopaudit.render.svg`). The same inputs give the same bytes; a timestamp appears only when
-``generated_at`` is given.
+``generated_at`` is given. It opens with a one-page summary (:mod:`flopaudit.render.summary`: binding
+rules first, the one-sentence answer, headroom and what-if thresholds); ``report --pdf`` prints the
+same page with headless Chromium (:mod:`flopaudit.render.pdf`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from markupsafe import Markup
 
 from flopaudit import __version__
 from flopaudit.context import efficiency, reference
-from flopaudit.context.applied import FLOP_METRICS, AppliedContext, EffectiveRow, apply
+from flopaudit.context.applied import FLOP_METRICS, AppliedContext, apply
 from flopaudit.errors import InputError
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.stage import StageResult
@@ -220,7 +222,8 @@ def _headline(result: "AuditResult") -> tuple[str, str]:
     if above or undecided:
         parts = ([f"▲ Above (binding): {', '.join(above)}"] if above else []) + \
             ([f"◆ {'u' if above else 'U'}ndecided (binding): {', '.join(undecided)}"] if undecided else [])
-        extra = ([f"guidance {', '.join(warned)}"] if warned else []) + ([f"waived {', '.join(waived)}"] if waived else [])
+        extra = ([f"guidance {', '.join(warned)}"] if warned else []) + \
+            ([f"waived {', '.join(waived)}"] if waived else [])
         return "; ".join(parts) + (" · also crossed: " + "; ".join(extra) if extra else ""), \
             "above" if above else "indeterminate"
     if waived or warned:
@@ -251,8 +254,8 @@ def chart(views: Sequence[ConfigView]) -> Chart:
         name, total = v.result.config.model.name, v.result.total_flop
         suffix = " (this report)" if len(views) == 1 else f" (config {v.index + 1})"
         run = v.context.run
-        points.append(Point(f"config-{v.index + 1}", shorten(name, LABEL_CHARS - len(suffix)) + suffix, run.date, total.central, total.low,
-                            total.high, "audited",
+        points.append(Point(f"config-{v.index + 1}", shorten(name, LABEL_CHARS - len(suffix)) + suffix, run.date,
+                            total.central, total.low, total.high, "audited",
                             f"{name}: total {c.band(total)} FLOP (all stages), dated {run.date.isoformat()} "
                             f"({run.source})"))
     for m in reference.reference_models():
@@ -359,7 +362,8 @@ def render_html(results: Sequence["AuditResult"], command: Sequence[str] = ("flo
     return env.get_template("report.html.j2").render(
         views=views, side_by_side=side_by_side(views), title="flopaudit risk report: " + "; ".join(names),
         css=Markup(css), style_hash=style_hash,
-        chart=chart(views), landscape=landscape_counts(views), catalogue=efficiency.catalogue(), references=reference.reference_models(),
+        chart=chart(views), landscape=landscape_counts(views), catalogue=efficiency.catalogue(),
+        references=reference.reference_models(),
         policies=_policies(views), version=__version__, command=shlex.join(command), convention=CONVENTION, notices_title=c.NOTICES_TITLE,
         hooker=HOOKER, generated_at=generated_at.isoformat(timespec="seconds") if generated_at else None,
         data_files=[(p.name, _sha256(p)) for p in (reference.DATA_FILE, efficiency.DATA_FILE)])
