@@ -132,3 +132,15 @@ def test_biggest_uncertainty_gives_the_range_of_an_assumption_with_several_varia
     view = config_view(0, audit_file(EXAMPLES / "near-threshold.yaml"))
     assert view.uncertainty == ("Utilisation of stage 'pretraining' (0.3..0.45): total 7.88e24..1.18e25 over its 2 "
                                 "variants (0.8x..1.2x the baseline); flips eu-ai-act-systemic-risk")
+
+
+def test_the_chart_marks_each_config_once() -> None:
+    # Issue 12 item 5: no second "in 2024-06 FLOP" marker beside "this report"; one dot per catalogue model.
+    from flopaudit.context.reference import reference_models
+    from flopaudit.render.html import chart
+
+    views = [config_view(0, audit_file(EXAMPLES / "llama-3.1-405b.yaml"))]
+    dots = chart(views).dots
+    assert [d.label for d in dots if d.kind == "audited"] == ["Llama 3.1 405B (this report)"]
+    assert sorted(d.key for d in dots if d.kind != "audited") == sorted(m.id for m in reference_models())
+    assert not any("FLOP" in d.label for d in dots)
