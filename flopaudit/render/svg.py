@@ -25,7 +25,7 @@ PLOT_BOTTOM = 330
 HEIGHT = 362
 LINE_HEIGHT = 12
 CHAR_WIDTH = 5.6  # average width of a 10px sans-serif character, for label packing
-LABEL_CHARS = 26
+LABEL_CHARS = 32
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
