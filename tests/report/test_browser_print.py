@@ -80,9 +80,18 @@ def test_landscape_has_every_catalogue_model_and_fits_a_phone(browse) -> None:  
     assert probe["whatif"] == 5
 
 
-def test_summary_prints_on_one_page(chromium: str, llama_html: str, tmp_path: Path) -> None:  # noqa: ARG001
+@pytest.mark.parametrize("paper", ["Letter", "A4"])
+def test_summary_prints_on_one_page(chromium: str, llama_html: str, tmp_path: Path,  # noqa: ARG001
+                                    paper: str) -> None:
+    # Chromium prints on Letter by default; for A4 the page size is set (the CSP, which allows only the
+    # report's own stylesheet by its hash, is removed so that the extra rule applies).
+    html = llama_html if paper == "Letter" else \
+        strip_csp(llama_html).replace("</style>", "@media print { @page { size: A4; } }</style>")
     pdf = tmp_path / "llama.pdf"
-    write_pdf(llama_html, pdf)
+    write_pdf(html, pdf)
+    size = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout \
+        if shutil.which("pdfinfo") else ""
+    assert not size or f"({paper.lower()})" in size.lower(), size
     text = pages(pdf)
     assert len(text) > 2
     first = text[0]
