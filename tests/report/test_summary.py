@@ -55,7 +55,8 @@ def test_headroom_in_tokens_and_days(headroom_view) -> None:  # noqa: ANN001
     #   9.94e24 / 2.53286e16 / 86400 = 4542.1 days.
     assert rows["EU AI Act 1e25"].text == ("9.94e24 FLOP to go: about 166 trillion more tokens, "
                                            "or 4,542 more days at the stated hardware")
-    # EU GPAI (guidance): 1e23 - 6e22 = 4e22; 4e22 / 6e10 = 6.67e11 = 667 billion; 4e22 / 2.53286e16 / 86400 = 18.3 days.
+    # EU GPAI (guidance): 1e23 - 6e22 = 4e22; 4e22 / 6e10 = 6.67e11 = 667 billion;
+    #   4e22 / 2.53286e16 / 86400 = 18.3 days, 18 to two significant figures.
     assert rows["EU GPAI 1e23"].text == ("4.00e22 FLOP to go: about 667 billion more tokens, "
                                          "or 18 more days at the stated hardware")
     assert [h.weight for h in headroom_view.headroom][:1] == ["binding"]
