@@ -1,7 +1,7 @@
-"""``flopaudit report CONFIG... -o FILE.html``: the self-contained HTML risk report.
+"""``flopaudit report CONFIG... -o FILE.html [--pdf FILE.pdf]``: the self-contained HTML risk report.
 
 Exits 0 whatever the verdicts (the report is for reading; ``check`` is the gate) and 2 when an
-input cannot be judged or the file cannot be written.
+input cannot be judged, a file cannot be written, or ``--pdf`` finds no headless Chromium.
 """
 
 from __future__ import annotations
@@ -14,10 +14,15 @@ import click
 from flopaudit.cli._options import audit_options, audit_settings, framework_file_options
 
 
-def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
-                      method: str | None, timestamp: bool, allow_code: bool = False) -> list[str]:
+def reproduce_command(configs: tuple[str, ...], output: Path | None, policies: tuple[str, ...],
+                      as_of: dt.date | None, method: str | None, timestamp: bool, allow_code: bool = False,
+                      pdf: Path | None = None) -> list[str]:
     """The command line that writes the same report, options in a fixed order."""
-    command = ["flopaudit", "report", *configs, "-o", str(output)]
+    command = ["flopaudit", "report", *configs]
+    if output is not None:
+        command += ["-o", str(output)]
+    if pdf is not None:
+        command += ["--pdf", str(pdf)]
     for p in policies:
         command += ["--policy", p]
     if as_of is not None:
@@ -33,8 +38,10 @@ def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[st
 
 @click.command()
 @click.argument("configs", nargs=-1, required=True, metavar="CONFIG...")
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE.html", help="Write the report to this file.")
+@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.pdf",
+              help="Also (or only) print the same page to this PDF, with headless Chromium (must be installed).")
 @audit_options
 @framework_file_options
 @click.option("--timestamp", is_flag=True,
@@ -42,11 +49,17 @@ def reproduce_command(configs: tuple[str, ...], output: Path, policies: tuple[st
 def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as_of: dt.date | None,
            method: str | None, allow_code: bool, code_timeout: float, code_memory: float | None,
            allow_outside_paths: bool, devices: int | None, vocab: int | None,
-           sequence_length: int | None, training_format: str | None, timestamp: bool) -> None:
+           sequence_length: int | None, training_format: str | None, timestamp: bool, pdf: Path | None) -> None:
     """Write a self-contained HTML risk report for one CONFIG, or several side by side."""
     from flopaudit.audit import audit_file
     from flopaudit.measure import progress  # imports neither torch nor rich
-    from flopaudit.render.html import write_report
+    from flopaudit.render.html import render_html, write_report
+    from flopaudit.render.pdf import find_browser, write_pdf
+
+    if output is None and pdf is None:
+        raise click.UsageError("give -o/--output FILE.html, --pdf FILE.pdf, or both")
+    if pdf is not None:
+        find_browser()  # before the audit: a missing browser is known at once
 
     with progress.shown():  # while a measured stage counts its model: stderr, only on a terminal
         results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
@@ -60,7 +73,12 @@ def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as
     if as_of is None and all(r.config.as_of is None for r in results):
         # Judged as of today: the reproducing command must pin that date, or a later run differs.
         as_of = results[0].as_of
-    write_report(results, output, reproduce_command(configs, output, policies, as_of, method, timestamp,
-                                                    allow_code=allow_code),
-                 generated_at=generated)
-    click.echo(f"Report for {len(results)} config{'s' if len(results) != 1 else ''} written to {output}")
+    command = reproduce_command(configs, output, policies, as_of, method, timestamp, allow_code=allow_code, pdf=pdf)
+    written = []
+    if output is not None:
+        write_report(results, output, command, generated_at=generated)
+        written.append(str(output))
+    if pdf is not None:
+        write_pdf(render_html(results, command, generated_at=generated), pdf)
+        written.append(str(pdf))
+    click.echo(f"Report for {len(results)} config{'s' if len(results) != 1 else ''} written to {' and '.join(written)}")

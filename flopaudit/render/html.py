@@ -5,7 +5,9 @@ results, the sensitivity analysis (:mod:`flopaudit.sensitivity`) and the context
 (:mod:`flopaudit.context`). It has no script, no external font, stylesheet or image: the CSS is
 inline and allowed by its SHA-256 in a Content-Security-Policy meta tag, the chart is inline SVG
 (:mod:`flopaudit.render.svg`). The same inputs give the same bytes; a timestamp appears only when
-``generated_at`` is given.
+``generated_at`` is given. It opens with a one-page summary (:mod:`flopaudit.render.summary`: binding
+rules first, the one-sentence answer, headroom and what-if thresholds); ``report --pdf`` prints the
+same page with headless Chromium (:mod:`flopaudit.render.pdf`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from markupsafe import Markup
 
 from flopaudit import __version__
 from flopaudit.context import efficiency, reference
-from flopaudit.context.applied import FLOP_METRICS, AppliedContext, EffectiveRow, apply
+from flopaudit.context.applied import FLOP_METRICS, AppliedContext, apply
 from flopaudit.errors import InputError
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.stage import StageResult
@@ -34,8 +36,9 @@ from flopaudit.policy.judge import PolicyCheck
 from flopaudit.policy.loader import builtin_dir, builtin_policies
 from flopaudit.policy.models import Policy
 from flopaudit.render import common as c
+from flopaudit.render import summary as sm
 from flopaudit.render.safe import is_web_url, printable
-from flopaudit.render.svg import LABEL_CHARS, Chart, Mark, Point, build_chart, shorten
+from flopaudit.render.svg import LABEL_CHARS, Chart, Mark, Point, YearCount, build_chart, models_above, shorten
 from flopaudit.sensitivity import Flip, Sensitivity, analyse
 
 if TYPE_CHECKING:
@@ -105,6 +108,18 @@ class ConfigView:
     headline: str
     headline_class: str
     summary: str
+    #: The one sentence a reader needs (:func:`summary.answer`).
+    answer: str = ""
+    headroom: list[sm.Headroom] = field(default_factory=list)
+    what_if_basis: str = ""
+    what_if: list[sm.WhatIf] = field(default_factory=list)
+    uncertainty: str = ""
+
+    @property
+    def obligations(self) -> list[tuple[str, str, ObligationView]]:
+        """Every obligation triggered (or that may apply), by legal weight: (policy, weight, obligation)."""
+        return [(cv.policy.short_name, sm.WEIGHT_TEXT[sm.legal_weight(cv.check)], o)
+                for cv in self.checks for o in cv.obligations]
 
 
 def status_detail(policy: Policy, status: str) -> str:
@@ -157,10 +172,9 @@ def compared_band(check: PolicyCheck) -> tuple[Band | None, str]:
 
 
 def margin_parts(check: PolicyCheck) -> tuple[str, str]:
-    """:func:`common.margin` split into ``4.1x over`` and ``+2.0 doublings``."""
-    text = c.margin(check)
-    main, _, rest = text.partition(" (")
-    return main, rest.rstrip(")")
+    """:func:`common.margin` split into ``4.1x over`` and ``+2.0 doublings`` (``+0.012 doublings``, never ``+0.0``)."""
+    main, _, _ = c.margin(check).partition(" (")
+    return main, sm.small_doublings(check.doublings) if check.doublings is not None else ""
 
 
 def flip_text(flip: Flip) -> str:
@@ -198,21 +212,24 @@ def _stage_views(result: "AuditResult") -> list[StageView]:
 
 
 def _headline(result: "AuditResult") -> tuple[str, str]:
-    gating = [k for k in result.checks if k.gates]
-    above = [k.policy.short_name for k in gating if k.verdict == "above"]
-    undecided = [k.policy.short_name for k in gating if k.verdict == "indeterminate"]
-    if above:
-        more = f"; ◆ undecided: {', '.join(undecided)}" if undecided else ""
-        return "▲ Above: " + ", ".join(above) + more, "above"
-    if undecided:
-        return "◆ Undecided: " + ", ".join(undecided), "indeterminate"
-    waived = [k.policy.short_name for k in result.checks if k.waiver is not None and c.crossing(k)]
-    warned = [k.policy.short_name for k in result.checks if k.waiver is None and k.severity == "warning"
-              and c.crossing(k)]
+    """The banner's first line: crossed policies by legal weight, binding ones first, then guidance."""
+    ordered = sm.by_legal_weight(result.checks)
+    binding = [k for k in ordered if sm.legal_weight(k) == 0 and k.waiver is None]
+    above = [k.policy.short_name for k in binding if k.verdict == "above"]
+    undecided = [k.policy.short_name for k in binding if k.verdict == "indeterminate"]
+    waived = [k.policy.short_name for k in ordered if k.waiver is not None and c.crossing(k)]
+    warned = [k.policy.short_name for k in ordered if k.waiver is None and sm.legal_weight(k) == 1 and c.crossing(k)]
+    if above or undecided:
+        parts = ([f"▲ Above (binding): {', '.join(above)}"] if above else []) + \
+            ([f"◆ {'u' if above else 'U'}ndecided (binding): {', '.join(undecided)}"] if undecided else [])
+        extra = ([f"guidance {', '.join(warned)}"] if warned else []) + \
+            ([f"waived {', '.join(waived)}"] if waived else [])
+        return "; ".join(parts) + (" · also crossed: " + "; ".join(extra) if extra else ""), \
+            "above" if above else "indeterminate"
     if waived or warned:
-        parts = ([f"waived: {', '.join(waived)}"] if waived else []) + \
+        extra = ([f"waived: {', '.join(waived)}"] if waived else []) + \
             ([f"severity warning: {', '.join(warned)}"] if warned else [])
-        return "▼ Nothing that gates is crossed (" + "; ".join(parts) + ")", "below"
+        return "▼ Nothing that gates is crossed (" + "; ".join(extra) + ")", "below"
     return "▼ Below every threshold in force", "below"
 
 
@@ -222,43 +239,35 @@ def config_view(index: int, result: "AuditResult") -> ConfigView:
     moe = next((o for o in sens.outcomes if o.scenario.topic == "moe"), None)
     context = apply(result, moe.total if moe else None)
     checks = [CheckView(k, status_detail(k.policy, k.status), _obligations(k), _deciders(sens, k),
-                        frozenset(k.counted_stages)) for k in result.checks]
+                        frozenset(k.counted_stages)) for k in sm.by_legal_weight(result.checks)]
     headline, css = _headline(result)
+    basis, what_if = sm.what_if(result, context)
     return ConfigView(index, f"config-{index + 1}", result, checks, _stage_views(result), sens, context,
-                      headline, css, c.summary_line(result.exit_code, result.checks, result.fail_on))
-
-
-def _label(name: str, suffix: str) -> str:
-    """A chart label that keeps its suffix: the name is shortened instead."""
-    return shorten(name, LABEL_CHARS - len(suffix)) + suffix
-
-
-def chart_effective(view: ConfigView) -> EffectiveRow | None:
-    """The effective-compute row drawn in the chart: since the oldest enactment among thresholds in force."""
-    gating = {k.policy.short_name for k in view.result.checks if k.in_force}
-    rows = [e for e in view.context.effective if gating & set(e.policies)]
-    return min(rows, key=lambda e: e.reference) if rows else None
+                      headline, css, c.summary_line(result.exit_code, result.checks, result.fail_on),
+                      sm.answer(result), sm.headrooms(result), basis, what_if, sm.biggest_uncertainty(result, sens))
 
 
 def chart(views: Sequence[ConfigView]) -> Chart:
-    """The compute chart: every audited config, the catalogue and every applicable FLOP threshold."""
+    """The landscape chart: every audited config at its run date, the catalogue, every FLOP threshold."""
     points = []
     for v in views:
         name, total = v.result.config.model.name, v.result.total_flop
         suffix = " (this report)" if len(views) == 1 else f" (config {v.index + 1})"
-        points.append(Point(_label(name, suffix), total.central, total.low, total.high, "audited",
-                            c.flop(total.central), f"{name}: total {c.band(total)} FLOP (all stages)"))
-        eff = chart_effective(v)
-        if eff is not None:
-            e = eff.effective
-            points.append(Point(_label(name, f" in {eff.reference:%Y-%m} FLOP"), e.central, e.low, e.high,
-                                "effective", c.flop(e.central),
-                                f"{name}: counted compute worth {c.band(e)} FLOP of {eff.reference.isoformat()} "
-                                f"({', '.join(eff.policies)} enacted), from algorithmic progress alone; context, "
-                                "never counted"))
+        run = v.context.run
+        points.append(Point(f"config-{v.index + 1}", shorten(name, LABEL_CHARS - len(suffix)) + suffix, run.date,
+                            total.central, total.low, total.high, "audited",
+                            f"{name}: total {c.band(total)} FLOP (all stages), dated {run.date.isoformat()} "
+                            f"({run.source})"))
     for m in reference.reference_models():
-        points.append(Point(m.name, m.flop, m.low, m.high, m.basis, c.flop(m.flop),
-                            f"{m.name} ({m.developer}, {m.published.year}): {c.flop(m.flop)} FLOP, {m.basis_text}"))
+        sources = "; ".join(f"{s.label} {s.url}" for s in m.sources)
+        points.append(Point(m.id, m.name, m.published, m.flop, m.low, m.high, m.basis,
+                            f"{m.name} ({m.developer}, published {m.published.isoformat()}): {c.flop(m.flop)} FLOP, "
+                            f"{m.basis_text}. Source: {sources}"))
+    return build_chart(points, _marks(views))
+
+
+def _marks(views: Sequence[ConfigView]) -> list[Mark]:
+    """Every FLOP threshold judged, labelled with its policy's short name (and status when not in force)."""
     marks = []
     for v in views:
         for k in v.result.checks:
@@ -269,7 +278,19 @@ def chart(views: Sequence[ConfigView]) -> Chart:
             if not k.in_force and status not in label:
                 label += f" ({status})"
             marks.append(Mark(t.low, t.high, label, k.in_force))
-    return build_chart(points, marks)
+    return marks
+
+
+def landscape_counts(views: Sequence[ConfigView]) -> tuple[list[str], list[YearCount]]:
+    """Threshold labels (single values only, by value) and, per year, catalogue models above each."""
+    values: dict[float, list[str]] = {}
+    for m in _marks(views):
+        if m.low == m.high and m.label not in values.get(m.low, []):
+            values.setdefault(m.low, []).append(m.label)
+    thresholds = sorted(values)
+    labels = [f"> {c.flop(t)} ({', '.join(values[t])})" for t in thresholds]
+    dated = [(m.published, m.flop) for m in reference.reference_models()]
+    return labels, models_above(dated, thresholds)
 
 
 def side_by_side(views: Sequence[ConfigView]) -> list[tuple[Policy, str, list[CheckView | None]]]:
@@ -323,7 +344,8 @@ def _environment() -> jinja2.Environment:
                        pct=lambda x: f"{x:.1%}" if x >= 0.001 else "< 0.1%")
     env.tests["web_url"] = is_web_url
     env.globals.update(VERDICT_LABEL=c.VERDICT_LABEL, VERDICT_ICON=VERDICT_ICON, flip_text=flip_text,
-                       compared_band=compared_band, margin_parts=margin_parts, gate_text=gate_text)
+                       compared_band=compared_band, margin_parts=margin_parts, gate_text=gate_text,
+                       weight_text=lambda k: sm.WEIGHT_TEXT[sm.legal_weight(k)])
     return env
 
 
@@ -340,7 +362,8 @@ def render_html(results: Sequence["AuditResult"], command: Sequence[str] = ("flo
     return env.get_template("report.html.j2").render(
         views=views, side_by_side=side_by_side(views), title="flopaudit risk report: " + "; ".join(names),
         css=Markup(css), style_hash=style_hash,
-        chart=chart(views), catalogue=efficiency.catalogue(), references=reference.reference_models(),
+        chart=chart(views), landscape=landscape_counts(views), catalogue=efficiency.catalogue(),
+        references=reference.reference_models(),
         policies=_policies(views), version=__version__, command=shlex.join(command), convention=CONVENTION, notices_title=c.NOTICES_TITLE,
         hooker=HOOKER, generated_at=generated_at.isoformat(timespec="seconds") if generated_at else None,
         data_files=[(p.name, _sha256(p)) for p in (reference.DATA_FILE, efficiency.DATA_FILE)])

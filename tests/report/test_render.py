@@ -85,7 +85,7 @@ def test_status_is_never_colour_alone(llama: str) -> None:
 
 
 def test_near_threshold_is_undecided_and_says_what_decides_it(near: str) -> None:
-    assert "◆ Undecided: EU AI Act 1e25" in near or "undecided: EU AI Act 1e25" in near
+    assert "◆ Undecided (binding): EU AI Act 1e25" in near
     decide = re.search(r'<div class="decide" id="config-1-why-eu-ai-act-systemic-risk">(.*?)</div>', near, re.S)
     assert decide, "no 'what decides it' box for the undecided EU verdict"
     text = decide.group(1)

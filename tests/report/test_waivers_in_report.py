@@ -26,7 +26,7 @@ def test_waived_check_is_shown_as_waived_with_its_reason_and_expiry() -> None:
 def test_expired_waiver_gates_and_says_when() -> None:
     html = page("expired-waiver")
     assert "gates the CI check · waiver expired on 2026-06-30, it no longer waives" in html
-    assert "<code>waiver-expired</code>" in html and "▲ Above: EU AI Act 1e25" in html
+    assert "<code>waiver-expired</code>" in html and "▲ Above (binding): EU AI Act 1e25" in html
 
 
 def test_severity_warning_is_shown() -> None:
