@@ -47,14 +47,15 @@ def _stages(result: "AuditResult", width: int) -> RenderableType:
 
 def _policies(result: "AuditResult", width: int) -> RenderableType:
     cols = (Column("policy", wrap=False), Column("status"), Column("threshold", wrap=False), Column("counted"),
-            Column("verdict"), Column("margin"), Column("obligations"))
+            Column("verdict"), Column("obligations"))
     rows = []
     for chk in result.checks:
         label = c.VERDICT_LABEL[chk.verdict] + (" (waived)" if chk.waiver is not None else "")
         verdict = _text(label, _STYLE[chk.verdict] if chk.gates else "dim")
         policy = Text.assemble(_text(chk.policy.id, "bold"), "\n", _text(f"severity {c.severity(chk)}", "dim"))
+        verdict = Text.assemble(verdict, "\n", _text(c.margin(chk))) if c.margin(chk) != "-" else verdict
         rows.append([policy, *map(_text, (c.status(chk), c.threshold(chk), c.compared(chk))), verdict,
-                     *map(_text, (c.margin(chk), "\n".join(chk.obligation_ids) or "-"))])
+                     _text("\n".join(chk.obligation_ids) or "-")])
     return layout.table("Policies", cols, rows, width)
 
 
