@@ -44,17 +44,19 @@ def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as
            allow_outside_paths: bool, devices: int | None, vocab: int | None,
            sequence_length: int | None, training_format: str | None, timestamp: bool) -> None:
     """Write a self-contained HTML risk report for one CONFIG, or several side by side."""
-    from flopaudit.audit import audit_file
+    from flopaudit.audit import audit
+    from flopaudit.cli import _inputs
     from flopaudit.measure import progress  # imports neither torch nor rich
     from flopaudit.render.html import write_report
 
+    configs = tuple(_inputs.expand(configs))  # directories, globs, '-' (stdin: <stdin>), as for check
+    stdin_text = _inputs.read_stdin() if _inputs.STDIN in configs else None
     with progress.shown():  # while a measured stage counts its model: stderr, only on a terminal
-        results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
-                                                  allow_code=allow_code, code_timeout=code_timeout,
-                                                  code_memory=code_memory,
-                                                  allow_outside_paths=allow_outside_paths),
-                              devices=devices, vocab=vocab, sequence_length=sequence_length,
-                              training_format=training_format)
+        results = [audit(_inputs.load(c, stdin_text, devices=devices, vocab=vocab,
+                                      sequence_length=sequence_length, training_format=training_format),
+                         **audit_settings(c, policies=policies, as_of=as_of, method=method,
+                                          allow_code=allow_code, code_timeout=code_timeout,
+                                          code_memory=code_memory, allow_outside_paths=allow_outside_paths))
                    for c in configs]
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) if timestamp else None
     if as_of is None and all(r.config.as_of is None for r in results):
