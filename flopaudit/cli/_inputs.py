@@ -3,7 +3,8 @@
 - A file is taken as it is: a flopaudit config, or a training framework's file audited as one
   pretraining stage.
 - A directory stands for every flopaudit config under it (``*.yaml`` / ``*.yml`` with a top-level
-  ``training:`` key), in sorted path order, skipping hidden folders (``.git``). Training
+  ``training:`` key), in sorted path order, skipping hidden folders (``.git``) and not following
+  linked folders. Training
   frameworks' files in it are not picked up: name them one by one.
 - A glob (``configs/*.yaml``, ``configs/**/*.yml``) that the shell left unexpanded (quoted, or
   Windows) is expanded here, sorted; a match that is a directory is expanded as above.
@@ -17,6 +18,7 @@ A directory or glob that gives no config is an error (exit 2), never an empty ch
 from __future__ import annotations
 
 import glob
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -45,14 +47,24 @@ def _is_config(path: Path) -> bool:
 
 
 def configs_under(folder: Path) -> list[str]:
-    """The flopaudit configs under ``folder``, sorted, hidden folders skipped."""
+    """The flopaudit configs under ``folder``, sorted; hidden folders and linked folders are not entered,
+    and a linked file counts only when it resolves inside the folder's repository root (a pull
+    request may hold links; a loop of them must not hang the walk)."""
+    from flopaudit.config.paths import repository_root
+
+    root = repository_root(folder) or folder.resolve()
     found = []
-    for path in sorted(folder.rglob("*")):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts[:-1]):
-            continue
-        if path.suffix.lower() in (".yaml", ".yml") and path.is_file() and _is_config(path):
-            found.append(str(path))
-    return found
+    for here, dirs, files in os.walk(folder):  # followlinks=False
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            path = Path(here) / name
+            if path.suffix.lower() not in (".yaml", ".yml"):
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                continue
+            if path.is_file() and _is_config(path):
+                found.append(str(path))
+    return sorted(found)
 
 
 def expand(arguments: Sequence[str]) -> list[str]:

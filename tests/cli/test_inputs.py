@@ -119,3 +119,18 @@ def test_report_takes_a_directory(tmp_path: Path) -> None:
     proc = run_cli("report", str(root), *POLICY, "-o", str(out), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Report for 2 configs written to" in proc.stdout
+
+
+def test_a_directory_walk_follows_no_linked_folder_and_no_link_out_of_the_repository(tmp_path: Path) -> None:
+    root = tree(tmp_path)
+    (tmp_path / ".git").mkdir()  # tmp_path is the repository root
+    (root / "loop").symlink_to(root, target_is_directory=True)  # a loop: never entered
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
+    outside.write_text(config("outside", "30e12"))
+    (root / "link-out.yaml").symlink_to(outside)  # resolves outside the repository: skipped
+    (root / "link-in.yaml").symlink_to(root / "big.yaml")  # inside: counted like any file
+    proc = run_cli("check", str(root), *POLICY, "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    # sorted paths: big.yaml, link-in.yaml, team/deep/small.yml
+    assert files_of(proc.stdout) == ["big.yaml", "link-in.yaml", "small.yml"]
+    outside.unlink()
