@@ -91,7 +91,14 @@ def expand(arguments: Sequence[str]) -> list[str]:
                 out.extend(configs_under(Path(match)) if Path(match).is_dir() else [match])
         else:
             out.append(arg)  # a file, or a missing one the loader reports at its name
-    return list(dict.fromkeys(out))
+    seen: set[str] = set()
+    unique = []
+    for item in out:  # "./c.yaml" and "c.yaml" are one file
+        key = os.path.normpath(item)
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique
 
 
 def read_stdin() -> str:

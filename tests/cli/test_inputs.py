@@ -49,8 +49,10 @@ def test_a_directory_stands_for_every_config_under_it_sorted(tmp_path: Path) -> 
 
 def test_a_glob_the_shell_left_alone_is_expanded_sorted(tmp_path: Path) -> None:
     root = tree(tmp_path)
-    proc = run_cli("check", "configs/**/*.yml", "configs/*.yaml", *POLICY, "--format", "json", cwd=tmp_path)
-    # the ** pattern finds team/deep/small.yml only; configs/*.yaml finds big.yaml: in argument order
+    proc = run_cli("check", "configs/**/*.yml", "configs/*.yaml", "./configs/big.yaml", *POLICY,
+                   "--format", "json", cwd=tmp_path)
+    # the ** pattern finds team/deep/small.yml only; configs/*.yaml finds big.yaml, which
+    # ./configs/big.yaml names again (checked once): in argument order
     assert proc.returncode == 1, proc.stderr
     assert files_of(proc.stdout) == ["small.yml", "big.yaml"]
     assert root.is_dir()
