@@ -101,6 +101,9 @@ def test_stdin_errors_name_it_and_its_paths_are_the_working_directorys(tmp_path:
     assert proc.returncode == 2
     assert f"resolves to {(tmp_path / 'outside.json').resolve()}, outside the repository root {repo.resolve()}" \
         in proc.stderr
+    # stdin holds one config: '-' twice is refused
+    proc = stdin(config("twice", "1e12"), "check", "-", "-", cwd=tmp_path)
+    assert proc.returncode == 2 and "'-' (stdin) given twice" in proc.stderr
     # a framework flag is refused: stdin holds a flopaudit config
     proc = stdin(config("f", "1e12"), "check", "-", "--devices", "8", cwd=tmp_path)
     assert proc.returncode == 2 and "<stdin>: --devices is for a training framework's file" in proc.stderr
