@@ -43,7 +43,10 @@ def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as
            method: str | None, allow_code: bool, code_timeout: float, code_memory: float | None,
            allow_outside_paths: bool, devices: int | None, vocab: int | None,
            sequence_length: int | None, training_format: str | None, timestamp: bool) -> None:
-    """Write a self-contained HTML risk report for one CONFIG, or several side by side."""
+    """Write a self-contained HTML risk report for one CONFIG, or several side by side.
+
+    CONFIG is a file, a directory (every flopaudit config under it), a glob or - (stdin), as for check.
+    """
     from flopaudit.audit import audit
     from flopaudit.cli import _inputs
     from flopaudit.measure import progress  # imports neither torch nor rich
