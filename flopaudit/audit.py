@@ -71,7 +71,10 @@ class AuditResult:
     def config_sha256(self) -> str:
         """SHA-256 of the config file's bytes (or of its text when it has no file)."""
         path = Path(self.loaded.file)
-        data = path.read_bytes() if path.is_file() else self.loaded.file.encode()
+        if self.loaded.source is not None:  # read from stdin
+            data = self.loaded.source
+        else:
+            data = path.read_bytes() if path.is_file() else self.loaded.file.encode()
         return hashlib.sha256(data).hexdigest()
 
     def parameters(self) -> tuple[float | None, float | None]:

@@ -69,11 +69,12 @@ def plan(fmt: str | None, outputs: Sequence[str], settings: Sequence["Settings"]
                 files=pairs or s_outputs)
 
 
-def render(fmt: str, results: Sequence["AuditResult"], *, color: bool = False, width: int = 120) -> str:
-    """The output of ``fmt`` for ``results``."""
+def render(fmt: str, results: Sequence["AuditResult"], *, color: bool = False, width: int | None = None) -> str:
+    """The output of ``fmt`` for ``results`` (text: ``width`` columns, default 120)."""
     module = importlib.import_module(f"flopaudit.render.{_MODULES[fmt]}")
     if fmt == "text":
-        return module.render(results, color=color, width=width)
+        from flopaudit.render.layout import DEFAULT_WIDTH
+        return module.render(results, color=color, width=width or DEFAULT_WIDTH)
     return module.render(results)
 
 
@@ -88,16 +89,24 @@ def _write(path: Path, text: str, *, append: bool = False) -> None:
 
 
 def emit(fmt: str, results: Sequence["AuditResult"], output: Path | None) -> None:
-    """Render and write to ``output`` (no colour) or stdout (colour when a terminal)."""
+    """Render and write to ``output`` (no colour, 120 columns) or stdout (colour when a terminal).
+
+    Text on stdout is laid out for ``$COLUMNS`` when set, else the terminal's width, else 120 columns
+    (a pipe or a CI log: the same bytes wherever it runs, coloured only under ``FORCE_COLOR``);
+    numbers and ids are never broken.
+    """
     if output is not None:
         _write(output, render(fmt, results))
         return
     if fmt == "text":
+        from flopaudit.render.layout import width
+        columns = width(sys.stdout)
+        if not sys.stdout.isatty():  # a pipe, a file, a CI log: the same bytes everywhere
+            color = bool(os.environ.get("FORCE_COLOR")) and not os.environ.get("NO_COLOR")
+            sys.stdout.write(render(fmt, results, width=columns, color=color))
+            return
         from rich.console import Console
-        console = Console(highlight=False)
-        if not console.is_terminal:
-            console = Console(highlight=False, width=120)  # CI logs: wide enough for the tables
-        console.print(render_text_renderables(results), end="")
+        Console(highlight=False, width=columns).print(render_text_renderables(results, columns), end="")
         return
     sys.stdout.write(render(fmt, results))
 
@@ -113,7 +122,8 @@ def emit_all(p: Plan, results: Sequence["AuditResult"]) -> None:
         _write(path, render(fmt, results))
 
 
-def render_text_renderables(results: Sequence["AuditResult"]):
-    """The rich renderables of the text format (for a live console with its own width and colour)."""
+def render_text_renderables(results: Sequence["AuditResult"], width: int | None = None):
+    """The rich renderables of the text format laid out for ``width`` columns (default 120)."""
+    from flopaudit.render.layout import DEFAULT_WIDTH
     from flopaudit.render.text import renderables
-    return renderables(results)
+    return renderables(results, width or DEFAULT_WIDTH)

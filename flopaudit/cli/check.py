@@ -39,11 +39,19 @@ def check(configs: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], p
           report_path: Path | None, show_settings: bool) -> None:
     """Estimate every stage of each CONFIG, judge every policy, and exit 0, 1 or 2.
 
+    CONFIG is a file (a flopaudit config or a training framework's file), a directory (every
+    flopaudit config under it: *.yaml/*.yml with a top-level training: key), a glob (expanded
+    here when the shell did not, sorted), or - for a flopaudit config on stdin (named <stdin>;
+    its paths are relative to the working directory).
+
     Project settings ([tool.flopaudit] in pyproject.toml, or .flopaudit.yaml, from the config's
     folder up to the repository root) give defaults; the flags override them.
     """
+    from flopaudit.cli import _inputs
     from flopaudit.config.settings import find_settings
 
+    configs = tuple(_inputs.expand(configs))  # directories, globs, '-' (stdin: <stdin>)
+    stdin_text = _inputs.read_stdin() if _inputs.STDIN in configs and not show_settings else None
     settings = [find_settings(c) for c in configs]  # required-version is checked here (exit 2)
     if show_settings:
         from flopaudit.cli.show_settings import describe
@@ -54,17 +62,17 @@ def check(configs: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], p
         sys.exit(0)
     where = plan(fmt, outputs, settings)
 
-    from flopaudit.audit import audit_file
+    from flopaudit.audit import audit
     from flopaudit.measure import progress  # imports neither torch nor rich
 
     try:
         with progress.shown():  # while a measured stage counts its model: stderr, only on a terminal
-            results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
-                                                      fail_on=fail_on, allow_code=allow_code,
-                                                      code_timeout=code_timeout, code_memory=code_memory,
-                                                      allow_outside_paths=allow_outside_paths),
-                                  devices=devices, vocab=vocab, sequence_length=sequence_length,
-                                  training_format=training_format)
+            results = [audit(_inputs.load(c, stdin_text, devices=devices, vocab=vocab,
+                                          sequence_length=sequence_length, training_format=training_format),
+                             **audit_settings(c, policies=policies, as_of=as_of, method=method,
+                                              fail_on=fail_on, allow_code=allow_code,
+                                              code_timeout=code_timeout, code_memory=code_memory,
+                                              allow_outside_paths=allow_outside_paths))
                        for c in configs]
     except FlopauditError as exc:
         if where.main == "github":  # the error as an annotation on its line too, then exit 2 as always
@@ -75,4 +83,7 @@ def check(configs: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], p
     if report_path is not None:
         from flopaudit.render.html import write_report
         write_report(results, report_path, command=["flopaudit", "check", *sys.argv[2:]])
+        # stderr: stdout holds the --format output, which a pipe or a file must get alone
+        click.echo(f"Report for {len(results)} config{'s' if len(results) != 1 else ''} written to "
+                   f"{report_path}", err=True)
     sys.exit(max(r.exit_code for r in results))

@@ -40,14 +40,35 @@ def policies(ctx: click.Context, as_of: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"as_of": date.isoformat(), "policies": rows}, indent=2))
         return
+    _policies_text(date, rows)
+
+
+def _policies_text(date: dt.date, rows: list[dict[str, str]]) -> None:
+    """The policy list as a table fitted to the width: ids and thresholds never broken.
+
+    The column of the jurisdiction's code (JSON ``jurisdiction``) is headed ``region`` so that the
+    table fits 80 columns.
+    """
+    import sys
+
     from rich.console import Console
-    from rich.table import Table
-    table = Table(title=f"Built-in policies (status on {date.isoformat()})", title_justify="left")
-    for col in ("id", "jurisdiction", "status", "threshold", "name"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(r["id"], r["jurisdiction"], r["status"], r["threshold"], r["name"])
-    Console(highlight=False).print(table)
+    from rich.text import Text
+
+    from flopaudit.render import layout
+    from flopaudit.render.common import status_label
+    from flopaudit.render.safe import plain
+
+    columns = (layout.Column("id", wrap=False), layout.Column("region", wrap=False),
+               layout.Column("status"), layout.Column("threshold", wrap=False),
+               layout.Column("name"))
+    cells = [[Text(plain(r["id"]), style="bold"), Text(plain(r["jurisdiction"])), Text(status_label(r["status"])),
+              Text(plain(r["threshold"]).replace(" (+", "\n(+")), Text(plain(r["name"]))] for r in rows]
+    width = layout.width(sys.stdout)
+    console = Console(highlight=False, width=width, **({} if sys.stdout.isatty() else {"color_system": None}))
+    with console.capture() as captured:
+        console.print(layout.table(f"Built-in policies (status on {date.isoformat()})", columns, cells, width))
+    click.echo("".join(line.rstrip() + "\n" for line in captured.get().splitlines()), nl=False,
+               color=sys.stdout.isatty())
 
 
 @policies.command("show")

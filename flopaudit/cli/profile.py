@@ -75,7 +75,11 @@ def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, de
                                  backward=not no_backward, attention=attention, by_module_depth=by_module,
                                  backend=backend, reuse_layers=not no_reuse_layers, decoder_len=decoder_len,
                                  isolation=code_limits(code_timeout, code_memory) if source.runs_code() else None)
-    text = json.dumps(result.to_dict(), indent=2) + "\n" if fmt == "json" else render_text(result)
+    if fmt == "json":
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
+    else:  # stdout: $COLUMNS, else the terminal's width, else 120; a file: 120
+        from flopaudit.render.layout import width
+        text = render_text(result, width=width(sys.stdout) if output is None else None)
     if output is None:
         sys.stdout.write(text)
         return
@@ -90,15 +94,34 @@ def profile(hf_config: Path | None, factory: str | None, seq_len: int | None, de
 
 
 def _flop(value: float | None) -> str:
+    """A FLOP figure as ``check`` writes it (``4.10e25``: 3 significant figures); small counts in full."""
+    from flopaudit.render.common import flop
+
     if value is None:
         return "-"
-    if value == 0:
-        return "0"
-    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.4e}"
+    return f"{value:,.0f}" if abs(value) < 1e4 and float(value).is_integer() else flop(value)
 
 
 def _share(value: int, total: int) -> str:
     return f"{100 * value / total:.1f}%" if total else "-"
+
+
+def shares(values: list[int], whole: int) -> list[str]:
+    """Percentages of ``whole`` to 0.1% that add up to exactly 100.0% when ``values`` add up to ``whole``.
+
+    Convention: largest remainder (Hamilton) rounding in tenths of a percent, ties to the earlier row;
+    when the values do not add up to ``whole`` each is rounded on its own.
+    """
+    if not whole:
+        return ["-"] * len(values)
+    if sum(values) != whole or any(v < 0 for v in values):
+        return [_share(v, whole) for v in values]
+    exact = [1000 * v / whole for v in values]
+    tenths = [int(x) for x in exact]
+    order = sorted(range(len(values)), key=lambda i: (-(exact[i] - tenths[i]), i))
+    for i in order[:1000 - sum(tenths)]:
+        tenths[i] += 1
+    return [f"{t / 10:.1f}%" for t in tenths]
 
 
 def module_tree(by_module: dict[str, int], total: int) -> list[tuple[str, int, int]]:
@@ -108,53 +131,105 @@ def module_tree(by_module: dict[str, int], total: int) -> list[tuple[str, int, i
     ``(self)`` row for its FLOP outside them, and the step a ``(outside any module)`` row, so that
     every level's rows add up to their parent.
     """
+    return [(label, flop, parent) for label, flop, parent, _, _ in _tree(by_module, total, group=False)]
+
+
+def _children(by_module: dict[str, int]) -> dict[str, list[str]]:
+    """Each listed module's closest listed descendants (``""``: the step), in the order they ran."""
     children: dict[str, list[str]] = {"": []}
-    for name in by_module:  # insertion order: the order the modules ran
+    for name in by_module:
         parts = name.split(".")
         parent = next((".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)
                        if ".".join(parts[:i]) in by_module), "")
         children.setdefault(parent, []).append(name)
-    rows: list[tuple[str, int, int]] = []
+    return children
 
-    def walk(prefix: str, flop: int, level: int) -> None:
+
+def _shape(name: str, by_module: dict[str, int], children: dict[str, list[str]]) -> tuple[object, ...]:
+    """What makes two sibling modules alike: their FLOP and their subtree's (relative names and FLOP)."""
+    return (by_module[name], tuple((kid[len(name):], _shape(kid, by_module, children))
+                                   for kid in children.get(name, [])))
+
+
+def _runs(kids: list[str], by_module: dict[str, int], children: dict[str, list[str]]) -> list[list[str]]:
+    """Consecutive siblings ``stack.0``, ``stack.1``... that are alike, as runs (a run of one: a module alone)."""
+    runs: list[list[str]] = []
+    for kid in kids:
+        stem, _, index = kid.rpartition(".")
+        last = runs[-1][-1] if runs else None
+        if (last is not None and index.isdigit() and last.rpartition(".")[0] == stem
+                and last.rpartition(".")[2].isdigit()
+                and _shape(last, by_module, children) == _shape(kid, by_module, children)):
+            runs[-1].append(kid)
+        else:
+            runs.append([kid])
+    return runs
+
+
+def _tree(by_module: dict[str, int], total: int, *,
+          group: bool = True) -> list[tuple[str, int, int, int, str]]:
+    """Rows ``(label, FLOP, parent's FLOP, copies, share of parent)``, parents before children.
+
+    With ``group``, a run of alike layers is one row ``layers.0-31 (32 alike; below: one of them)``
+    holding their sum, followed by the rows of one of them (``copies`` 32: their share of the total
+    counts all 32). Each level's shares add up to 100.0% (:func:`shares`).
+    """
+    children = _children(by_module)
+    rows: list[tuple[str, int, int, int, str]] = []
+
+    def walk(prefix: str, flop: int, level: int, copies: int) -> None:
         kids = children.get(prefix, [])
-        for kid in kids:
-            rows.append(("  " * level + (kid[len(prefix) + 1:] if prefix else kid), by_module[kid], flop))
-            walk(kid, by_module[kid], level + 1)
+        runs = _runs(kids, by_module, children) if group else [[k] for k in kids]
         rest = flop - sum(by_module[kid] for kid in kids)
+        values = [by_module[run[0]] * len(run) for run in runs] + ([rest] if kids and rest else [])
+        percent = shares(values, flop)
+        for k, run in enumerate(runs):
+            first = run[0]
+            label = first[len(prefix) + 1:] if prefix else first
+            if len(run) > 1:
+                label += f"-{run[-1].rpartition('.')[2]} ({len(run)} alike; below: one of them)"
+            rows.append(("  " * level + label, values[k], flop, copies, percent[k]))
+            walk(first, by_module[first], level + 1, copies * len(run))
         if kids and rest:
-            rows.append(("  " * level + ("(self)" if prefix else "(outside any module)"), rest, flop))
+            rows.append(("  " * level + ("(self)" if prefix else "(outside any module)"), rest, flop, copies,
+                         percent[-1]))
 
-    walk("", total, 0)
+    walk("", total, 0, 1)
     return rows
 
 
-def render_text(result: Any, *, width: int = 110) -> str:
-    """The text output: summary, by operator, by module, uncounted ops and the convention."""
+def render_text(result: Any, *, width: int | None = None) -> str:
+    """The text output (``width`` columns, default 120): summary, by operator, by module, uncounted
+    ops and the convention; every heading says "forward only" when the backward was not counted."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.text import Text
 
     from flopaudit.measure.result import CONVENTION
+    from flopaudit.render import layout
+    from flopaudit.render.layout import Column
+    from flopaudit.render.safe import plain
 
+    width = width or layout.DEFAULT_WIDTH
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, highlight=False, color_system=None, soft_wrap=False)
     backward = result.backward_flop
     total = result.forward_flop + (backward or 0)
+    counted = "forward + backward" if backward is not None else "forward only"
 
-    summary = Table(title=f"{result.model}: one step of {result.batch} x {result.seq_len} tokens "
-                          f"on {result.device} ({result.backend})", show_header=False, title_justify="left")
-    summary.add_column("what", no_wrap=True)
-    summary.add_column("value", justify="right", overflow="fold")
+    def t(value: object) -> Text:
+        return Text(plain(str(value)))
+
+    step = "one step" if backward is not None else "one forward pass"
     rows: list[tuple[str, str]] = [
         ("inputs fed", "\n".join(f"{name} {spec['shape']}" for name, spec in
                                  result.details.get("inputs", {}).items()) or "-"),
         ("parameters", f"{result.parameters:,}"),
         ("active parameters", f"{result.active_parameters:,}"),
         ("forward FLOP", _flop(result.forward_flop)),
-        ("backward FLOP", _flop(backward) if backward is not None else "not counted"),
+        ("backward FLOP", _flop(backward) if backward is not None else "not counted (--no-backward)"),
         ("forward FLOP / token", _flop(result.flop_per_token_forward)),
         ("train FLOP / token (fwd + bwd)", _flop(result.flop_per_token_train)),
-        ("MACs (fwd + bwd)", _flop(total // 2)),
+        (f"MACs ({counted})", _flop(total // 2)),
         ("attention", result.attention),
         ("attention kernels", "\n".join(result.sdpa_path) or "none"),
         ("seconds", f"{result.seconds:.2f}"),
@@ -166,51 +241,53 @@ def render_text(result: Any, *, width: int = 110) -> str:
                  ("achieved FLOP/s", _flop(cuda["achieved_flops"])),
                  ("MFU", f"{cuda['mfu']:.1%}" if cuda["mfu"] is not None else "peak unknown"),
                  ("counter overhead", f"{cuda['counter_overhead']:.2f}x")]
-    for what, value in rows:
-        summary.add_row(what, value)
-    console.print(summary)
+    title = (f"{result.model}: {step} of {result.batch} x {result.seq_len} tokens on {result.device} "
+             f"({result.backend})")
+    console.print(layout.table(title, (Column("what", wrap=False), Column("value", wrap=False)),
+                               [[t(what), t(value)] for what, value in rows], width, show_header=False))
 
     forward_ops = result.by_phase.get("forward", {}).get("by_operator", {})
     backward_ops = result.by_phase.get("backward", {}).get("by_operator", {})
-    ops = Table(title="By operator", title_justify="left")
-    ops.add_column("operator", overflow="fold")
-    for column in ("forward", "backward", "total", "share"):
-        ops.add_column(column, justify="right", no_wrap=True)
-    ops.add_column("formula")
-    for op, flop in result.by_operator.items():
-        ops.add_row(op, _flop(forward_ops.get(op, 0)),
-                    _flop(backward_ops.get(op, 0)) if backward is not None else "-",
-                    _flop(flop), _share(flop, total), result.formulas.get(op, ""))
-    console.print(ops)
+    numbers = ("forward", "backward", "total", "share") if backward is not None else ("forward", "share")
+    op_rows = []
+    ops = list(result.by_operator.items())
+    for (op, flop), share in zip(ops, shares([f for _, f in ops], total)):
+        cells = [_flop(forward_ops.get(op, 0))]
+        if backward is not None:
+            cells += [_flop(backward_ops.get(op, 0)), _flop(flop)]
+        op_rows.append([t(op), *map(t, cells), t(share), t(result.formulas.get(op, ""))])
+    console.print(layout.table(f"By operator ({counted})",
+                               (Column("operator", wrap=False),
+                                *(Column(n, wrap=False, justify="right") for n in numbers),
+                                Column("formula", wrap=False)), op_rows, width))
 
     if result.by_module:
-        modules = Table(title="By module (forward + backward), as a tree: each level adds up to its parent",
-                        title_justify="left")
-        modules.add_column("module")
-        modules.add_column("FLOP", justify="right")
-        modules.add_column("of parent", justify="right")
-        modules.add_column("of total", justify="right")
-        for label, flop, parent in module_tree(result.by_module, total):
-            modules.add_row(label, _flop(flop), _share(flop, parent), _share(flop, total))
-        console.print(modules)
+        tree = _tree(result.by_module, total)
+        module_rows = [[t(label), t(_flop(flop)), t(share), t(_share(flop * copies, total))]
+                       for label, flop, _, copies, share in tree]
+        console.print(layout.table(f"By module ({counted}), as a tree: at each level the shares of the "
+                                   "parent add up to 100%", (Column("module", wrap=False),
+                                   Column("FLOP", wrap=False, justify="right"),
+                                   Column("of parent", wrap=False, justify="right"),
+                                   Column("of total", wrap=False, justify="right")), module_rows, width))
+        if any(copies > 1 for *_, copies, _ in tree):
+            console.print(t("Under a row of N alike layers, the rows are one of them; "
+                            "their 'of total' counts all N."))
 
     if result.uncounted_ops:
-        uncounted = Table(title="Uncounted ops (ran, no formula, not known to cost 0)", title_justify="left")
-        uncounted.add_column("op")
-        uncounted.add_column("calls", justify="right")
-        uncounted.add_column("share of calls", justify="right")
-        uncounted.add_column("reason")
-        for entry in result.uncounted_ops:
-            share = entry.get("share_of_calls")
-            uncounted.add_row(entry["op"], str(entry["calls"]), "-" if share is None else f"{share:.2%}",
-                              entry.get("reason", ""))
-        console.print(uncounted)
+        uncounted = [[t(e["op"]), t(e["calls"]),
+                      t("-" if e.get("share_of_calls") is None else f"{e['share_of_calls']:.2%}"),
+                      t(e.get("reason", ""))] for e in result.uncounted_ops]
+        console.print(layout.table("Uncounted ops (ran, no formula, not known to cost 0)",
+                                   (Column("op", wrap=False), Column("calls", wrap=False, justify="right"),
+                                    Column("share of calls", wrap=False, justify="right"), Column("reason")),
+                                   uncounted, width))
     else:
-        console.print("Uncounted ops: none (every op that ran was counted or is known to cost 0 FLOP)")
+        console.print(t("Uncounted ops: none (every op that ran was counted or is known to cost 0 FLOP)"))
     if result.zero_flop_calls:
         zero = ", ".join(f"{category} {calls}" for category, calls in result.zero_flop_calls.items())
-        console.print(f"Known 0-FLOP calls: {zero}")
+        console.print(t(f"Known 0-FLOP calls: {zero}"))
     for note in result.notes:
-        console.print(f"Note: {note}")
-    console.print(f"Convention: {CONVENTION}")
-    return buffer.getvalue()
+        console.print(t(f"Note: {note}"))
+    console.print(t(f"Convention: {CONVENTION}"))
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())

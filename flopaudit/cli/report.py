@@ -50,8 +50,12 @@ def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as
            method: str | None, allow_code: bool, code_timeout: float, code_memory: float | None,
            allow_outside_paths: bool, devices: int | None, vocab: int | None,
            sequence_length: int | None, training_format: str | None, timestamp: bool, pdf: Path | None) -> None:
-    """Write a self-contained HTML risk report for one CONFIG, or several side by side."""
-    from flopaudit.audit import audit_file
+    """Write a self-contained HTML risk report for one CONFIG, or several side by side.
+
+    CONFIG is a file, a directory (every flopaudit config under it), a glob or - (stdin), as for check.
+    """
+    from flopaudit.audit import audit
+    from flopaudit.cli import _inputs
     from flopaudit.measure import progress  # imports neither torch nor rich
     from flopaudit.render.html import render_html, write_report
     from flopaudit.render.pdf import find_browser, write_pdf
@@ -61,13 +65,14 @@ def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as
     if pdf is not None:
         find_browser()  # before the audit: a missing browser is known at once
 
+    configs = tuple(_inputs.expand(configs))  # directories, globs, '-' (stdin: <stdin>), as for check
+    stdin_text = _inputs.read_stdin() if _inputs.STDIN in configs else None
     with progress.shown():  # while a measured stage counts its model: stderr, only on a terminal
-        results = [audit_file(c, **audit_settings(c, policies=policies, as_of=as_of, method=method,
-                                                  allow_code=allow_code, code_timeout=code_timeout,
-                                                  code_memory=code_memory,
-                                                  allow_outside_paths=allow_outside_paths),
-                              devices=devices, vocab=vocab, sequence_length=sequence_length,
-                              training_format=training_format)
+        results = [audit(_inputs.load(c, stdin_text, devices=devices, vocab=vocab,
+                                      sequence_length=sequence_length, training_format=training_format),
+                         **audit_settings(c, policies=policies, as_of=as_of, method=method,
+                                          allow_code=allow_code, code_timeout=code_timeout,
+                                          code_memory=code_memory, allow_outside_paths=allow_outside_paths))
                    for c in configs]
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) if timestamp else None
     if as_of is None and all(r.config.as_of is None for r in results):

@@ -28,6 +28,8 @@ class LoadedConfig:
     runs: dict[str, TrainingRun] = field(default_factory=dict)
     #: Compute ledgers (``ledger:`` stages) by stage name: :class:`flopaudit.ledger.records.LedgerSummary`.
     ledgers: dict[str, Any] = field(default_factory=dict)
+    #: The config's bytes when it has no file to read them from again (``-``: stdin).
+    source: bytes | None = None
 
     @property
     def file(self) -> str:

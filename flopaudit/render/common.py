@@ -54,10 +54,15 @@ def margin(check: PolicyCheck) -> str:
     return f"{1 / m:.3g}x under ({d:+.1f} doublings)"
 
 
+def status_label(value: str) -> str:
+    """A policy status as people read it: ``in force``, ``not yet effective`` (the JSON value ``in-force``)."""
+    return value.replace("-", " ").replace("_", " ")
+
+
 def status(check: PolicyCheck) -> str:
     """Status with whether it gates: ``in force`` / ``in force, waived until 2027-06-30 (does not gate)`` /
     ``in force, warning only (does not fail)`` / ``revoked (does not gate)``."""
-    text = check.status.replace("-", " ")
+    text = status_label(check.status)
     if not check.in_force:
         return f"{text} (does not gate)"
     if check.waiver is not None:
@@ -132,7 +137,7 @@ def summary_line(exit_code: int, checks: list[PolicyCheck], fail_on: str) -> str
 
 
 __all__ = ["NOTICES_TITLE", "VERDICT_LABEL", "band", "compared", "crossing", "flop", "format_number", "margin",
-           "notice_lines", "severity", "status", "summary_line", "threshold", "waiver_line"]
+           "notice_lines", "severity", "status", "status_label", "summary_line", "threshold", "waiver_line"]
 
 
 #: The numbers of a framework file a reviewer changes to change the training length, in order.

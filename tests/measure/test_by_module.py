@@ -68,4 +68,33 @@ def test_profile_text_shows_the_tree(config_file: ConfigFile) -> None:
                                                 "--by-module", "3"])
     assert done.exit_code == 0, done.output
     assert "as a tree" in done.output
-    assert "   layers.3 " in done.output and "     self_attn " in done.output
+    # the 4 identical layers are one row holding their sum, then one layer's parts
+    assert "   layers.0-3 (4 alike; below: one of them) " in done.output and "     self_attn " in done.output
+    assert "layers.1 " not in done.output
+
+
+def test_shares_add_up_to_exactly_100_percent() -> None:
+    from flopaudit.cli.profile import shares
+
+    # 1/3 each is 33.33..%: tenths 333 + 333 + 333 = 999, the one tenth left goes to the first
+    # of the equal remainders, so 33.4% + 33.3% + 33.3% = 100.0%
+    assert shares([1, 1, 1], 3) == ["33.4%", "33.3%", "33.3%"]
+    # 2/3 = 66.67% (remainder .67) and 1/3 = 33.33% (.33): 666 + 333 = 999, the larger remainder rounds up
+    assert shares([2, 1], 3) == ["66.7%", "33.3%"]
+    # values that do not add up to the whole (a level that overflows its parent) are rounded each alone
+    assert shares([2, 2], 3) == ["66.7%", "66.7%"]
+
+
+def test_grouped_tree_levels_add_up() -> None:
+    from flopaudit.cli.profile import _tree
+
+    # model 90 = two alike layers 2 x 40 + its own 10; each layer 40 = mlp 30 + its own 10; step 100 =
+    # model 90 + lm_head 10. The layers are one row of 80 (80/90 = 88.9%, (self) 10/90 = 11.1%); below
+    # it one layer's rows: mlp 30/40 = 75.0% of it, and of the total 2 x 30 / 100 = 60.0%.
+    by_module = {"model": 90, "model.layers.0": 40, "model.layers.0.mlp": 30, "model.layers.1": 40,
+                 "model.layers.1.mlp": 30, "lm_head": 10}
+    rows = _tree(by_module, 100)
+    assert rows == [("model", 90, 100, 1, "90.0%"),
+                    ("  layers.0-1 (2 alike; below: one of them)", 80, 90, 1, "88.9%"),
+                    ("    mlp", 30, 40, 2, "75.0%"), ("    (self)", 10, 40, 2, "25.0%"),
+                    ("  (self)", 10, 90, 1, "11.1%"), ("lm_head", 10, 100, 1, "10.0%")]

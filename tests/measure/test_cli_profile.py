@@ -83,6 +83,17 @@ def test_uncounted_ops_are_listed_in_text() -> None:
                                            "--seq-len", "4", "--no-backward"], catch_exceptions=False)
     assert outcome.exit_code == 0, outcome.output
     assert "Uncounted ops" in outcome.stdout and "flopaudit_test.opaque_matmul" in outcome.stdout
+    # --no-backward: every heading says what was counted, and no backward column is shown
+    assert ": one forward pass of " in outcome.stdout and "By operator (forward only)" in outcome.stdout
+    assert "MACs (forward only)" in outcome.stdout and "backward FLOP" in outcome.stdout
+    assert "not counted (--no-backward)" in outcome.stdout and "┃ backward ┃" not in outcome.stdout
+
+
+def test_text_numbers_are_written_as_check_writes_them(config_file: ConfigFile) -> None:
+    from flopaudit.cli.profile import _flop
+
+    # 3 significant figures like check (render.common.flop): 41,000,000 -> 4.10e07; small counts in full
+    assert (_flop(41_000_000), _flop(9_999), _flop(0), _flop(None)) == ("4.10e07", "9,999", "0", "-")
 
 
 @pytest.mark.parametrize(("args", "message"), [
