@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,16 @@ def _text(value: str) -> str:
     return json.dumps(value)
 
 
+COMMENT_COLUMN = 34
+
+
+def _line(code: str, comment: str = "") -> str:
+    """``code`` with ``comment`` aligned at :data:`COMMENT_COLUMN` (one space at least)."""
+    if not comment:
+        return code
+    return code + " " * max(1, COMMENT_COLUMN - len(code)) + "# " + comment
+
+
 def starter_text(s: Starter, schema: str) -> str:
     """The commented starter config of ``s``; ``schema`` goes on the yaml-language-server line."""
     from flopaudit.policy.loader import builtin_policies
@@ -151,35 +162,34 @@ def starter_text(s: Starter, schema: str) -> str:
              "",
              "model:",
              f"  name: {_text(s.name)}",
-             "  modality: [text]              # text, code, audio, speech, image, video, biology, multimodal, other"]
+             _line("  modality: [text]", "text, code, audio, speech, image, video, biology, multimodal, other")]
     if s.parameters is not None:
-        lines.append(f"  parameters: {s.parameters}" + " " * max(1, 20 - len(s.parameters))
-                     + "# total parameters; add active_parameters for a mixture of experts")
+        lines.append(_line(f"  parameters: {s.parameters}",
+                           "total parameters; add active_parameters for a mixture of experts"))
     if s.preset is not None:
-        lines += [f"  architecture:                 # preset {s.preset}, from LitGPT's model table:",
+        lines += [_line("  architecture:", f"preset {s.preset}, from LitGPT's model table:"),
                   f"    # {preset_source()}"]
-        for key, value in presets()[s.preset].items():
-            lines.append(f"    {key}: {value}")
+        lines += [f"    {key}: {value}" for key, value in presets()[s.preset].items()]
     lines += ["",
-              "training:                        # every stage of compute that went into the model, in order",
+              _line("training:", "every stage of compute that went into the model, in order"),
               "  - name: pretraining",
-              "    kind: pretraining            # pretraining, fine-tuning, reinforcement-learning, synthetic-data, ...",
-              f"    tokens: {s.tokens}" + " " * max(1, 19 - len(s.tokens))
-              + "# tokens processed per epoch (not unique tokens)"]
+              _line("    kind: pretraining", "or continued-pretraining, fine-tuning, reinforcement-learning, ..."),
+              _line(f"    tokens: {s.tokens}", "tokens processed per epoch (not unique tokens)")]
     if s.accelerator is not None:
-        lines += ["    hardware:                    # enables the hardware method: devices x hours x peak x utilisation",
-                  f"      accelerator: {s.accelerator}" + " " * max(1, 16 - len(s.accelerator))
-                  + "# a name of `flopaudit accelerators`; or give peak_flops (FLOP/s)",
-                  f"      count: {s.devices}" + " " * max(1, 22 - len(str(s.devices))) + "# devices",
-                  f"      hours: {s.hours}" + " " * max(1, 22 - len(str(s.hours))) + "# wall-clock hours",
-                  "      # utilization: 0.38..0.43   # model FLOP utilisation; default 0.3..0.5 when absent"]
-    lines += ["  # - name: instruction-tuning     # a later stage, e.g.:",
+        lines += [_line("    hardware:", "enables the hardware method: devices x hours x peak x utilisation"),
+                  _line(f"      accelerator: {s.accelerator}", "see `flopaudit accelerators`; or give peak_flops"),
+                  _line(f"      count: {s.devices}", "devices"),
+                  _line(f"      hours: {s.hours}", "wall-clock hours"),
+                  _line("      # utilization: 0.38..0.43", "model FLOP utilisation; default 0.3..0.5 when absent")]
+    lines += [_line("  # - name: instruction-tuning", "a later stage, for example:"),
               "  #   kind: fine-tuning",
               "  #   tokens: 10B",
               ""]
     if s.policies:
         lines.append(f"policies: [{', '.join(s.policies)}]")
     else:
-        lines.append("# policies: [" + ", ".join(builtin_policies()) + "]")
-        lines.append("#   leave out to judge every built-in policy (`flopaudit policies` lists them)")
+        lines += ["# policies:                      # leave out to judge every built-in policy; or a list of ids:"]
+        lines += textwrap.wrap(", ".join(builtin_policies()), width=96, initial_indent="#   [",
+                               subsequent_indent="#    ", break_on_hyphens=False)
+        lines[-1] += "]"
     return "\n".join(lines) + "\n"
