@@ -8,7 +8,6 @@ loader can point at its line.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -16,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from flopaudit.config.kinds import GENERATION_KINDS, MODALITIES, STAGE_KINDS, TRAINING_KINDS
 from flopaudit.config.quantity import Quantity
+from flopaudit.config.schema_enums import enum_of
 from flopaudit.config.types import AtMost, bound_text, Count, Fraction, Money, Num, NumOrUnknown, PosCount
 from flopaudit.estimate import accelerators
 from flopaudit.suggest import did_you_mean
@@ -40,40 +40,6 @@ Width = Annotated[PosCount, AtMost(1e7, "100x the widest trained models, d_model
 FfnWidth = Annotated[PosCount, AtMost(1e8, "1,000x the widest trained FFN layers, about 1e5")]
 Vocab = Annotated[PosCount, AtMost(1e9, "4,000x the largest trained vocabularies, about 2.6e5 entries")]
 Experts = Annotated[Count, AtMost(1e7, "10x the largest expert counts, about 1e6 (PEER)")]
-
-
-def _enum_of(values: Callable[[], Sequence[str]], *, also: str | None = None) -> Callable[[dict[str, Any]], None]:
-    """A JSON Schema hook: the field's string (or its items' strings) offered as ``enum`` of ``values()``.
-
-    With ``also``, the names stay a completion list beside any other string (described by ``also``),
-    because the loader accepts more spellings than the table lists; without it the enum is exact.
-    ``values`` is called when the schema is generated, so the schema always equals the runtime table.
-    """
-    def offer(node: dict[str, Any]) -> None:
-        names = list(values())
-        strings: list[dict[str, Any]] = [{"type": "string", "enum": names}]
-        if also:
-            strings.append({"type": "string", "description": also})
-        if node.get("type") == "array":
-            offer(node["items"])
-        elif "anyOf" in node:
-            branches: list[dict[str, Any]] = []
-            for branch in node["anyOf"]:
-                if branch.get("type") == "string":
-                    branches += strings
-                else:
-                    if branch.get("type") == "array":
-                        offer(branch)
-                    branches.append(branch)
-            node["anyOf"] = branches
-        elif node.get("type") == "string":
-            if also:
-                del node["type"]
-                node["anyOf"] = strings
-            else:
-                node["enum"] = names
-
-    return offer
 
 
 def _builtin_policy_ids() -> list[str]:
@@ -247,7 +213,7 @@ class ModelInfo(_Strict):
     developer: str | None = Field(default=None, description="Who trains the model", examples=["Meta"])
     modality: list[str] = Field(default_factory=lambda: ["text"], description="What the model takes or produces; "
                                 "some policies apply to some modalities only. Default [text]",
-                                examples=[["text"], ["text", "image"]], json_schema_extra=_enum_of(lambda: MODALITIES))
+                                examples=[["text"], ["text", "image"]], json_schema_extra=enum_of(lambda: MODALITIES))
     parameters: Parameters | None = Field(default=None, description="Total parameters (count); optional when "
                                           "architecture or hf_config gives them", examples=["405B", "7e9"])
     active_parameters: Parameters | None = Field(default=None, description="Parameters used per token (count; "
@@ -296,7 +262,7 @@ class Hardware(_Strict):
         default=None, description="A device of the built-in table (`flopaudit accelerators`), matched "
         "case-insensitively, ignoring spaces, dashes and underscores; or any name with peak_flops",
         examples=["H100-SXM", "TPU-v5p"],
-        json_schema_extra=_enum_of(accelerators.canonical_names,
+        json_schema_extra=enum_of(accelerators.canonical_names,
                                    also="an alias or another spelling of a table name, or any name with peak_flops"))
     peak_flops: PeakFlops | None = Field(default=None, description="Peak dense FLOP/s of one device at the run's "
                                          "precision; overrides the table", examples=["989T", 9.89e14])
@@ -359,7 +325,7 @@ class TrainingConfigRef(_Strict):
                       examples=["train/llama3_8b.toml"])
     format: str | None = Field(default=None, description="Force a format instead of detecting it",
                                examples=["torchtitan"],
-                               json_schema_extra=_enum_of(_framework_formats))
+                               json_schema_extra=enum_of(_framework_formats))
     devices: Annotated[PosCount, AtMost(1e8, "100x the largest planned clusters")] | None = Field(
         default=None, description="World size (accelerators, count), when the file leaves it to the launcher",
         examples=[64])
@@ -373,7 +339,7 @@ class Stage(_Strict):
     name: str = Field(min_length=1, description="The stage's name, unique within the config",
                       examples=["pretraining"])
     kind: str = Field(description="What the stage is; decides its formula and which policies count it",
-                      examples=["pretraining", "fine-tuning"], json_schema_extra=_enum_of(lambda: STAGE_KINDS))
+                      examples=["pretraining", "fine-tuning"], json_schema_extra=enum_of(lambda: STAGE_KINDS))
     tokens: Tokens | None = Field(default=None, description="Tokens processed per epoch (not unique tokens)",
                                   examples=["15.6T", "14T..16T"])
     epochs: Epochs = Field(default=Quantity.exact(1.0), description="Passes over tokens (or samples); default 1",
@@ -508,7 +474,7 @@ class Waiver(_Strict):
 
     policy: str = Field(min_length=1, description="The id of the policy whose verdict is acknowledged",
                         examples=["eu-ai-act-systemic-risk"],
-                        json_schema_extra=_enum_of(_builtin_policy_ids, also=_OWN_POLICY))
+                        json_schema_extra=enum_of(_builtin_policy_ids, also=_OWN_POLICY))
     reason: str = Field(min_length=1, description="Why (e.g. the regulator was notified); shown in every output",
                         examples=["Notified the AI Office; presumption accepted"])
     reference: str | None = Field(default=None, min_length=1, description="A ticket or filing number",
@@ -540,7 +506,7 @@ class Config(_Strict):
     policies: list[str] | None = Field(default=None, min_length=1,
                                        description="Policy ids to judge; leave out for every built-in",
                                        examples=[["eu-ai-act-systemic-risk", "us-ca-sb53"]],
-                                       json_schema_extra=_enum_of(_builtin_policy_ids, also=_OWN_POLICY))
+                                       json_schema_extra=enum_of(_builtin_policy_ids, also=_OWN_POLICY))
     as_of: Annotated[dt.date | None, BeforeValidator(_strict_date)] = Field(
         default=None, description="The date policies' status is judged at (YYYY-MM-DD); default: today",
         examples=["2026-11-27"])
