@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from flopaudit import __version__
 from flopaudit.cli.init import init
 from flopaudit.config.starter import schema_reference
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 
 def check_json(path: Path) -> dict:
@@ -32,6 +32,8 @@ def test_non_interactive_flags_write_a_config_check_accepts(tmp_path: Path) -> N
     assert text.startswith("# yaml-language-server: $schema=https://raw.githubusercontent.com/flopaudit/flopaudit/"
                            f"v{__version__}/schema/config.schema.json\n")
     data = yaml.safe_load(text)
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(data, json.loads((ROOT / "schema" / "config.schema.json").read_text()))
     # the accelerator is written under its table name, the numbers as given
     assert data["training"][0]["hardware"] == {"accelerator": "H100-SXM", "count": 512, "hours": 720}
     result = check_json(out)
