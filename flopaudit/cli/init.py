@@ -90,6 +90,8 @@ def init(non_interactive: bool, name: str | None, parameters: str | None, preset
             raise click.UsageError(f"{flag} is required with --non-interactive")
         return value
 
+    if output is not None and str(output) != "-" and output.exists() and not force:
+        raise InputError("exists; give --force to overwrite it", file=output)  # before asking anything
     if parameters is not None and preset is not None:
         raise click.UsageError("give --parameters or --preset, not both")
     if name is not None:

@@ -123,3 +123,13 @@ def test_schema_reference_is_relative_inside_the_repository_else_the_release_url
     assert schema_reference(root, root) == "schema/config.schema.json"
     assert schema_reference(tmp_path, root) == (
         f"https://raw.githubusercontent.com/flopaudit/flopaudit/v{__version__}/schema/config.schema.json")
+
+
+def test_an_existing_file_is_refused_before_any_question(tmp_path: Path) -> None:
+    from flopaudit.errors import InputError
+
+    out = tmp_path / "a.yaml"
+    out.write_text("keep me\n")
+    outcome = CliRunner().invoke(init, ["-o", str(out)], input="m\n")
+    assert isinstance(outcome.exception, InputError) and "Model name" not in outcome.output
+    assert out.read_text() == "keep me\n"
