@@ -343,7 +343,7 @@ class Stage(_Strict):
     tokens: Tokens | None = Field(default=None, description="Tokens processed per epoch (not unique tokens)",
                                   examples=["15.6T", "14T..16T"])
     epochs: Epochs = Field(default=Quantity.exact(1.0), description="Passes over tokens (or samples); default 1",
-                           examples=[1, 3])
+                           examples=[1, 3], json_schema_extra={"default": 1})
     samples: Samples | None = Field(default=None, description="Samples per epoch (count), instead of tokens, for "
                                     "non-token data; with tokens_per_sample", examples=["1.28M"])
     tokens_per_sample: Annotated[Num, AtMost(1e8, "as sequence_length")] | None = Field(
@@ -455,9 +455,11 @@ class Deployment(_Strict):
         description="Tokens processed per request, prompt and output (tokens)", examples=[1000])
     samples_per_request: Annotated[Num, AtMost(1e6, "best-of-a-million")] = Field(
         default=Quantity.exact(1.0), description="Samples generated per request (best-of-n, self-consistency; "
-                                                 "count); default 1", examples=[1, 8])
+                                                 "count); default 1", examples=[1, 8],
+        json_schema_extra={"default": 1})
     days: Annotated[Num, AtMost(1e5, "about 270 years")] = Field(
-        default=Quantity.exact(365.0), description="Days of deployment; default 365", examples=[365])
+        default=Quantity.exact(365.0), description="Days of deployment; default 365", examples=[365],
+        json_schema_extra={"default": 365})
 
 
 class Counting(_Strict):

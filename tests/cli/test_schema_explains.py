@@ -110,3 +110,14 @@ def test_enums_refuse_what_the_loader_refuses_and_accept_what_it_accepts() -> No
         jsonschema.validate(bad, schema)
     with pytest.raises(ConfigError):
         load_config_text(json.dumps(bad))
+
+
+@pytest.mark.parametrize("kind", ["config", "policy"])
+def test_every_default_is_a_valid_value_of_its_field(kind: str) -> None:
+    # an editor inserts the default on completion: it must be what the field accepts (a number, not
+    # the internal {"low": 1.0, "high": 1.0} of a quantity)
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = committed(kind)
+    for model, name, sub in properties(schema):
+        if sub.get("default") is not None:
+            jsonschema.validate(sub["default"], {**sub, "$defs": schema["$defs"]})
