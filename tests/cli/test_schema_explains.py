@@ -120,4 +120,17 @@ def test_every_default_is_a_valid_value_of_its_field(kind: str) -> None:
     schema = committed(kind)
     for model, name, sub in properties(schema):
         if sub.get("default") is not None:
-            jsonschema.validate(sub["default"], {**sub, "$defs": schema["$defs"]})
+            jsonschema.Draft202012Validator({**sub, "$defs": schema["$defs"]}).validate(sub["default"])
+
+
+@pytest.mark.parametrize("kind", ["config", "policy"])
+def test_every_example_is_a_valid_value_of_its_field(kind: str) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = committed(kind)
+    for model, name, sub in properties(schema):
+        for example in sub.get("examples", []):
+            field = {k: v for k, v in sub.items() if k != "examples"}
+            try:
+                jsonschema.Draft202012Validator({**field, "$defs": schema["$defs"]}).validate(example)
+            except jsonschema.ValidationError as exc:
+                raise AssertionError(f"{model}.{name}: example {example!r}: {exc.message}") from None
