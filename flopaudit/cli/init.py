@@ -162,10 +162,10 @@ def init(non_interactive: bool, name: str | None, parameters: str | None, preset
 
 
 def _name(text: str) -> str:
-    """A model name: not blank, one line."""
+    """A model name: not blank, one line of printable characters (no control characters)."""
     from flopaudit.config.starter import AnswerError
 
     value = text.strip()
-    if not value or "\n" in value:
-        raise AnswerError("the model needs a name (one line)")
+    if not value or not value.isprintable():
+        raise AnswerError("the model needs a name: one line of printable characters")
     return value

@@ -138,7 +138,7 @@ def schema_reference(config_dir: Path, root: Path = REPO_ROOT) -> str:
 
 def _text(value: str) -> str:
     """A YAML scalar for a free-text answer (a JSON string is a YAML double-quoted string)."""
-    return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 COMMENT_COLUMN = 34

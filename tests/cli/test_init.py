@@ -101,6 +101,7 @@ def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     (["--name", "m", "--parameters", "2e16", "--tokens", "1T"], "must be at most 1e15"),
     (["--name", "m", "--preset", "Llama-9"], "unknown preset 'Llama-9'"),
     (["--name", "m", "--parameters", "7B", "--tokens", "1T", "--policy", "nope"], "unknown policy 'nope'"),
+    (["--name", "a\x1b[31mb", "--parameters", "7B", "--tokens", "1T"], "one line of printable characters"),
 ])
 def test_non_interactive_refuses_a_missing_or_wrong_answer(args: list[str], message: str) -> None:
     proc = run_cli("init", "--non-interactive", *args)
@@ -109,9 +110,11 @@ def test_non_interactive_refuses_a_missing_or_wrong_answer(args: list[str], mess
 
 
 def test_stdout_without_output_file() -> None:
-    proc = run_cli("init", "--non-interactive", "--name", "m", "--parameters", "7B", "--tokens", "1T")
+    # a name YAML would misread unquoted (a colon, a hash, quotes, non-ASCII) comes back as written
+    name = 'Modèle "X": v2 # final'
+    proc = run_cli("init", "--non-interactive", "--name", name, "--parameters", "7B", "--tokens", "1T")
     assert proc.returncode == 0 and yaml.safe_load(proc.stdout)["model"] == {
-        "name": "m", "modality": ["text"], "parameters": "7B"}
+        "name": name, "modality": ["text"], "parameters": "7B"}
 
 
 def test_schema_reference_is_relative_inside_the_repository_else_the_release_url(tmp_path: Path) -> None:
