@@ -56,10 +56,38 @@ def located(message: str, *path: str | int) -> PydanticCustomError:
     return PydanticCustomError("located", message, {"path": list(path)})
 
 
+def _bound_of(prop: dict[str, Any]) -> str | None:
+    """The ``at most ...`` text a bounded type put in a nested branch's (or item's) description, if any."""
+    nested = [*prop.get("anyOf", []), *([prop["items"]] if isinstance(prop.get("items"), dict) else [])]
+    for branch in nested:
+        text = branch.get("description", "")
+        if "at most " in text:
+            return ("each " if branch is prop.get("items") else "") + text[text.index("at most "):]
+        found = _bound_of(branch)
+        if found:
+            return found
+    return None
+
+
+def _bounds_in_descriptions(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """JSON Schema hook: each bounded field's description ends with its bound and why (``at most 1e15 (...)``).
+
+    A field's own description replaces the one its bounded type gives; this puts the bound back.
+    """
+    for name, prop in schema.get("properties", {}).items():
+        info = cls.model_fields.get(name)
+        bound = next((m for m in info.metadata if isinstance(m, AtMost)), None) if info is not None else None
+        text = f"at most {bound_text(bound.maximum)} ({bound.why})" if bound is not None else _bound_of(prop)
+        described = prop.get("description", "")
+        if text and text not in described:
+            prop["description"] = f"{described}; {text}" if described else text
+
+
 class _Strict(BaseModel):
     """Base of every config model: frozen, unknown keys refused with a hint."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              json_schema_extra=_bounds_in_descriptions)
 
     @model_validator(mode="before")
     @classmethod
@@ -276,7 +304,7 @@ class Hardware(_Strict):
     device_hours: DeviceHours | None = Field(default=None, description="Total device-hours (instead of count and "
                                              "hours)", examples=["30.84M"])
     utilization: Fraction | None = Field(default=None, description="Model FLOP utilisation (MFU, a fraction of "
-                                         "peak); default 0.3..0.5 when absent", examples=["0.38..0.43", 0.4])
+                                         "peak: above 0, at most 1); default 0.3..0.5 when absent", examples=["0.38..0.43", 0.4])
 
     @model_validator(mode="after")
     def _complete(self) -> "Hardware":

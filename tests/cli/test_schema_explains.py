@@ -52,7 +52,8 @@ def test_every_property_has_a_description(kind: str) -> None:
 
 
 def test_every_config_value_field_has_examples() -> None:
-    missing = [f"{m}.{p}" for m, p, sub in properties(committed("config")) if not is_object(sub) and not sub.get("examples")]
+    missing = [f"{m}.{p}" for m, p, sub in properties(committed("config"))
+               if not is_object(sub) and not sub.get("examples")]
     assert not missing, f"config fields without examples: {missing}"
 
 
@@ -134,3 +135,13 @@ def test_every_example_is_a_valid_value_of_its_field(kind: str) -> None:
                 jsonschema.Draft202012Validator({**field, "$defs": schema["$defs"]}).validate(example)
             except jsonschema.ValidationError as exc:
                 raise AssertionError(f"{model}.{name}: example {example!r}: {exc.message}") from None
+
+
+def test_every_bounded_config_field_states_its_bound() -> None:
+    # tokens: Tokens = at most 1e17 (the README's "Bounds"); the hover text says so, with the reason
+    bounded = [(m, p, sub) for m, p, sub in properties(committed("config")) if '"maximum"' in json.dumps(sub)]
+    assert bounded
+    missing = [f"{m}.{p}" for m, p, sub in bounded if "at most " not in sub["description"]]
+    assert not missing, f"bounded fields whose description omits the bound: {missing}"
+    tokens = committed("config")["$defs"]["Stage"]["properties"]["tokens"]["description"]
+    assert tokens.endswith("at most 1e17 (3,000x the largest published training sets, about 3.6e13 tokens)")
