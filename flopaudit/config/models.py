@@ -342,8 +342,9 @@ class Hardware(_Strict):
 
 
 def _framework_formats() -> list[str]:
+    """The readable formats, sorted: the registry's order is the order its modules were imported in."""
     from flopaudit.config.frameworks import formats
-    return formats()
+    return sorted(formats())
 
 
 class TrainingConfigRef(_Strict):
