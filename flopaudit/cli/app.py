@@ -21,6 +21,9 @@ COMMANDS = {
     "import": ("flopaudit.cli.importer:import_command",
                "Write the flopaudit config of a training framework's own file (Megatron-LM, torchtitan ...)."),
     "ledger": ("flopaudit.cli.ledger:ledger", "Read a training run's compute ledger: 'ledger show LEDGER'."),
+    "init": ("flopaudit.cli.init:init", "Ask a few questions (or read flags) and write a commented starter config."),
+    "accelerators": ("flopaudit.cli.accelerators:accelerators",
+                     "List the built-in accelerator table: peak FLOP/s per precision, with sources."),
 }
 
 

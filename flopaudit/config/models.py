@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from flopaudit.config.kinds import GENERATION_KINDS, MODALITIES, STAGE_KINDS, TRAINING_KINDS
 from flopaudit.config.quantity import Quantity
+from flopaudit.config.schema_enums import enum_of
 from flopaudit.config.types import AtMost, bound_text, Count, Fraction, Money, Num, NumOrUnknown, PosCount
 from flopaudit.estimate import accelerators
 from flopaudit.suggest import did_you_mean
@@ -41,15 +42,52 @@ Vocab = Annotated[PosCount, AtMost(1e9, "4,000x the largest trained vocabularies
 Experts = Annotated[Count, AtMost(1e7, "10x the largest expert counts, about 1e6 (PEER)")]
 
 
+def _builtin_policy_ids() -> list[str]:
+    from flopaudit.policy.loader import builtin_policies  # at schema time: the policy loader imports this module
+    return list(builtin_policies())
+
+
+_OWN_POLICY = ("the id of an organisation's own policy file (project setting policy-paths); "
+               "the built-in ids are listed beside")
+
+
 def located(message: str, *path: str | int) -> PydanticCustomError:
     """An error whose place is ``path`` below the model that raises it."""
     return PydanticCustomError("located", message, {"path": list(path)})
 
 
+def _bound_of(prop: dict[str, Any]) -> str | None:
+    """The ``at most ...`` text a bounded type put in a nested branch's (or item's) description, if any."""
+    nested = [*prop.get("anyOf", []), *([prop["items"]] if isinstance(prop.get("items"), dict) else [])]
+    for branch in nested:
+        text = branch.get("description", "")
+        if "at most " in text:
+            return ("each " if branch is prop.get("items") else "") + text[text.index("at most "):]
+        found = _bound_of(branch)
+        if found:
+            return found
+    return None
+
+
+def _bounds_in_descriptions(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """JSON Schema hook: each bounded field's description ends with its bound and why (``at most 1e15 (...)``).
+
+    A field's own description replaces the one its bounded type gives; this puts the bound back.
+    """
+    for name, prop in schema.get("properties", {}).items():
+        info = cls.model_fields.get(name)
+        bound = next((m for m in info.metadata if isinstance(m, AtMost)), None) if info is not None else None
+        text = f"at most {bound_text(bound.maximum)} ({bound.why})" if bound is not None else _bound_of(prop)
+        described = prop.get("description", "")
+        if text and text not in described:
+            prop["description"] = f"{described}; {text}" if described else text
+
+
 class _Strict(BaseModel):
     """Base of every config model: frozen, unknown keys refused with a hint."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              json_schema_extra=_bounds_in_descriptions)
 
     @model_validator(mode="before")
     @classmethod
@@ -86,28 +124,48 @@ def _type_name(value: Any) -> str:
 class Architecture(_Strict):
     """Transformer shape; enables the detailed ``transformer`` formula."""
 
-    family: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"
-    layers: Depth
-    d_model: Width
-    heads: Width
-    kv_heads: Width | None = None
-    head_dim: Width | None = None
-    d_ff: FfnWidth | None = Field(default=None, description="FFN hidden width per projection; default 4 x d_model")
-    ffn: Literal["gated", "plain"] = "gated"
-    vocab: Vocab
-    context: Length | None = None
-    tied_embeddings: bool = False
-    experts: Experts = 0
-    experts_per_token: Experts = 0
-    shared_experts: Experts = 0
-    expert_d_ff: FfnWidth | None = None
-    dense_layers: Count = 0
-    decoder_layers: Depth | None = None
-    q_lora_rank: Width | None = Field(default=None, description="MLA: query low-rank width (q_a/q_b); absent = direct q_proj")
-    kv_lora_rank: Width | None = Field(default=None, description="MLA: key/value latent width; makes attention multi-head latent")
-    qk_rope_head_dim: Width | None = Field(default=None, description="MLA: rotary part of each query/key head (head_dim is the other part)")
-    v_head_dim: Width | None = Field(default=None, description="MLA: value head width")
-    mtp_layers: Count = Field(default=0, description="Multi-token-prediction layers (DeepSeek-V3, Megatron --mtp-num-layers)")
+    family: Literal["decoder", "encoder", "encoder-decoder"] = Field(
+        default="decoder", description="Transformer layout: decoder (GPT, Llama), encoder (BERT), "
+                                       "encoder-decoder (T5, Whisper)", examples=["decoder"])
+    layers: Depth = Field(description="Transformer blocks (count); the encoder's for encoder-decoder",
+                          examples=[32, 126])
+    d_model: Width = Field(description="Hidden width (model dimension, in elements)", examples=[4096, 16384])
+    heads: Width = Field(description="Attention (query) heads per layer (count)", examples=[32, 128])
+    kv_heads: Width | None = Field(default=None, description="Key/value heads per layer (grouped-query attention, "
+                                                             "count); default: heads", examples=[8])
+    head_dim: Width | None = Field(default=None, description="Width of one attention head (elements); "
+                                                             "default: d_model / heads", examples=[128])
+    d_ff: FfnWidth | None = Field(default=None, description="FFN hidden width per projection (elements); "
+                                                            "default 4 x d_model", examples=[14336, 53248])
+    ffn: Literal["gated", "plain"] = Field(default="gated", description="FFN kind: gated (SwiGLU/GeGLU, 3 matrices) "
+                                                                        "or plain (2 matrices)", examples=["gated"])
+    vocab: Vocab = Field(description="Vocabulary size (embedding rows, entries)", examples=[128256, 32000])
+    context: Length | None = Field(default=None, description="Training sequence length (tokens); the default of a "
+                                                             "stage's sequence_length", examples=[8192])
+    tied_embeddings: bool = Field(default=False, description="Input embedding and output head share one matrix",
+                                  examples=[False])
+    experts: Experts = Field(default=0, description="Routed experts per MoE layer (count); 0 = dense",
+                             examples=[0, 256])
+    experts_per_token: Experts = Field(default=0, description="Routed experts each token uses (top-k, count)",
+                                       examples=[2, 8])
+    shared_experts: Experts = Field(default=0, description="Experts every token uses besides the routed ones (count)",
+                                    examples=[1])
+    expert_d_ff: FfnWidth | None = Field(default=None, description="An expert's FFN width (elements), when it "
+                                                                   "differs from d_ff", examples=[2048])
+    dense_layers: Count = Field(default=0, description="Leading layers that stay dense in an MoE model (count)",
+                                examples=[3])
+    decoder_layers: Depth | None = Field(default=None, description="encoder-decoder only: decoder layers (count); "
+                                                                   "layers is the encoder's", examples=[24])
+    q_lora_rank: Width | None = Field(default=None, description="MLA: query low-rank width (q_a/q_b, elements); "
+                                                                "absent = direct q_proj", examples=[1536])
+    kv_lora_rank: Width | None = Field(default=None, description="MLA: key/value latent width (elements); makes "
+                                                                 "attention multi-head latent", examples=[512])
+    qk_rope_head_dim: Width | None = Field(default=None, description="MLA: rotary part of each query/key head "
+                                                                     "(elements; head_dim is the other part)",
+                                           examples=[64])
+    v_head_dim: Width | None = Field(default=None, description="MLA: value head width (elements)", examples=[128])
+    mtp_layers: Count = Field(default=0, description="Multi-token-prediction layers (count; DeepSeek-V3, "
+                                                     "Megatron --mtp-num-layers)", examples=[1])
 
     @model_validator(mode="after")
     def _consistent(self) -> "Architecture":
@@ -179,15 +237,25 @@ class Architecture(_Strict):
 class ModelInfo(_Strict):
     """The model being audited."""
 
-    name: str = Field(min_length=1)
-    developer: str | None = None
-    modality: list[str] = Field(default_factory=lambda: ["text"])
-    parameters: Parameters | None = None
-    active_parameters: Parameters | None = None
-    architecture: Architecture | None = None
-    hf_config: str | None = None
-    factory: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-    factory_input: list[Length] | None = None
+    name: str = Field(min_length=1, description="The model's name, as outputs show it", examples=["Llama 3.1 405B"])
+    developer: str | None = Field(default=None, description="Who trains the model", examples=["Meta"])
+    modality: list[str] = Field(default_factory=lambda: ["text"], description="What the model takes or produces; "
+                                "some policies apply to some modalities only. Default [text]",
+                                examples=[["text"], ["text", "image"]], json_schema_extra=enum_of(lambda: MODALITIES))
+    parameters: Parameters | None = Field(default=None, description="Total parameters (count); optional when "
+                                          "architecture or hf_config gives them", examples=["405B", "7e9"])
+    active_parameters: Parameters | None = Field(default=None, description="Parameters used per token (count; "
+                                                 "mixture of experts); default: parameters", examples=["37B"])
+    architecture: Architecture | None = Field(default=None, description="Transformer shape; enables the detailed "
+                                              "transformer formula (attention included, MoE by active experts)")
+    hf_config: str | None = Field(default=None, description="A Hugging Face config.json (path relative to this "
+                                  "config): FLOP counted by running the real architecture (extra: hf)",
+                                  examples=["hf/config.json"])
+    factory: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+                                description="module:function returning a torch.nn.Module whose FLOP are counted "
+                                            "(needs --allow-code; extra: measure)", examples=["my_pkg.models:build"])
+    factory_input: list[Length] | None = Field(default=None, description="Input shape of the factory's model "
+                                               "(token ids: batch, sequence length)", examples=[[1, 2048]])
 
     @field_validator("modality")
     @classmethod
@@ -218,13 +286,25 @@ class ModelInfo(_Strict):
 class Hardware(_Strict):
     """What the stage ran on; enables the ``hardware`` method."""
 
-    accelerator: str | None = None
-    peak_flops: PeakFlops | None = None
-    precision: Literal["bf16", "fp16", "fp8", "tf32", "fp32", "int8"] | None = None
-    count: Devices | None = None
-    hours: Hours | None = None
-    device_hours: DeviceHours | None = None
-    utilization: Fraction | None = None
+    accelerator: str | None = Field(
+        default=None, description="A device of the built-in table (`flopaudit accelerators`), matched "
+        "case-insensitively, ignoring spaces, dashes and underscores; or any name with peak_flops",
+        examples=["H100-SXM", "TPU-v5p"],
+        json_schema_extra=enum_of(accelerators.canonical_names,
+                                   also="an alias or another spelling of a table name, or any name with peak_flops"))
+    peak_flops: PeakFlops | None = Field(default=None, description="Peak dense FLOP/s of one device at the run's "
+                                         "precision; overrides the table", examples=["989T", 9.89e14])
+    precision: Literal["bf16", "fp16", "fp8", "tf32", "fp32", "int8"] | None = Field(
+        default=None, description="The precision of the run's matrix multiplies: selects the table's peak; "
+                                  "default: the device's default precision", examples=["bf16"])
+    count: Devices | None = Field(default=None, description="Devices (accelerators) the stage ran on (count)",
+                                  examples=[16384])
+    hours: Hours | None = Field(default=None, description="Wall-clock hours (with count); or give device_hours",
+                                examples=[1300])
+    device_hours: DeviceHours | None = Field(default=None, description="Total device-hours (instead of count and "
+                                             "hours)", examples=["30.84M"])
+    utilization: Fraction | None = Field(default=None, description="Model FLOP utilisation (MFU, a fraction of "
+                                         "peak: above 0, at most 1); default 0.3..0.5 when absent", examples=["0.38..0.43", 0.4])
 
     @model_validator(mode="after")
     def _complete(self) -> "Hardware":
@@ -261,41 +341,71 @@ class Hardware(_Strict):
         return "as given"
 
 
+def _framework_formats() -> list[str]:
+    """The readable formats, sorted: the registry's order is the order its modules were imported in."""
+    from flopaudit.config.frameworks import formats
+    return sorted(formats())
+
+
 class TrainingConfigRef(_Strict):
     """A stage's training run as its framework's own config file describes it (read, never run)."""
 
-    path: str = Field(min_length=1, description="the framework's file, relative to this config")
-    format: str | None = Field(default=None, description="force a format instead of detecting it")
+    path: str = Field(min_length=1, description="The framework's file, relative to this config",
+                      examples=["train/llama3_8b.toml"])
+    format: str | None = Field(default=None, description="Force a format instead of detecting it",
+                               examples=["torchtitan"],
+                               json_schema_extra=enum_of(_framework_formats))
     devices: Annotated[PosCount, AtMost(1e8, "100x the largest planned clusters")] | None = Field(
-        default=None, description="world size (accelerators), when the file leaves it to the launcher")
-    vocab: Vocab | None = Field(default=None, description="vocabulary size, when the tokenizer decides it")
+        default=None, description="World size (accelerators, count), when the file leaves it to the launcher",
+        examples=[64])
+    vocab: Vocab | None = Field(default=None, description="Vocabulary size (entries), when the tokenizer decides it",
+                                examples=[128256])
 
 
 class Stage(_Strict):
     """One stage of compute that went into the model."""
 
-    name: str = Field(min_length=1)
-    kind: str
-    tokens: Tokens | None = None
-    epochs: Epochs = Quantity.exact(1.0)
-    samples: Samples | None = None
-    tokens_per_sample: Annotated[Num, AtMost(1e8, "as sequence_length")] | None = None
-    sequence_length: Length | None = None
-    training_config: TrainingConfigRef | None = None
+    name: str = Field(min_length=1, description="The stage's name, unique within the config",
+                      examples=["pretraining"])
+    kind: str = Field(description="What the stage is; decides its formula and which policies count it",
+                      examples=["pretraining", "fine-tuning"], json_schema_extra=enum_of(lambda: STAGE_KINDS))
+    tokens: Tokens | None = Field(default=None, description="Tokens processed per epoch (not unique tokens)",
+                                  examples=["15.6T", "14T..16T"])
+    epochs: Epochs = Field(default=Quantity.exact(1.0), description="Passes over tokens (or samples); default 1",
+                           examples=[1, 3], json_schema_extra={"default": 1})
+    samples: Samples | None = Field(default=None, description="Samples per epoch (count), instead of tokens, for "
+                                    "non-token data; with tokens_per_sample", examples=["1.28M"])
+    tokens_per_sample: Annotated[Num, AtMost(1e8, "as sequence_length")] | None = Field(
+        default=None, description="Positions (tokens) each sample occupies, e.g. image patches", examples=[256])
+    sequence_length: Length | None = Field(default=None, description="Tokens per training sequence; default: "
+                                           "model.architecture.context", examples=[8192])
+    training_config: TrainingConfigRef | None = Field(
+        default=None, description="Read the stage from its training framework's own file (Megatron-LM, torchtitan, "
+                                  "MaxText, LitGPT, nanotron, HF Trainer); nothing in it is run")
     ledger: str | None = Field(default=None, min_length=1, description=(
-        "a compute ledger of this stage's training run (flopaudit.track), relative to this config: "
-        "its total, measured during training, is the stage's measured estimate"))
+        "A compute ledger of this stage's training run (flopaudit.track), relative to this config: "
+        "its total FLOP, measured during training, is the stage's measured estimate"),
+        examples=["runs/pretrain.jsonl"])
     decoder_length: Length | None = Field(
-        default=None, description="encoder-decoder models (T5, BART, Whisper): decoder tokens per sequence "
-                                  "when the real architecture is counted; default sequence_length")
-    hardware: Hardware | None = None
-    flop: Flop | None = None
-    recomputation: bool = False
-    generator_parameters: Parameters | None = None
-    generated_tokens: Tokens | None = None
-    public: bool = False
-    sources: list[str] = Field(default_factory=list)
-    source_flop: Flop | None = None
+        default=None, description="Encoder-decoder models (T5, BART, Whisper): decoder tokens per sequence "
+                                  "when the real architecture is counted; default sequence_length", examples=[512])
+    hardware: Hardware | None = Field(default=None, description="What the stage ran on; enables the hardware "
+                                      "method (devices x seconds x peak FLOP/s x utilisation)")
+    flop: Flop | None = Field(default=None, description="The stage's compute as the developer declares it (FLOP); "
+                              "a cross-check, or the figure when nothing else is given", examples=["3.8e25"])
+    recomputation: bool = Field(default=False, description="Activation recomputation was on (executed FLOP exceed "
+                                "model FLOP)", examples=[False])
+    generator_parameters: Parameters | None = Field(
+        default=None, description="synthetic-data, distillation, reinforcement-learning: active parameters (count) "
+                                  "of the model that generates the data or rollouts", examples=["405B"])
+    generated_tokens: Tokens | None = Field(default=None, description="Tokens that generator produced, discarded "
+                                            "ones included", examples=["100B"])
+    public: bool = Field(default=False, description="synthetic-data: the generated data is publicly accessible",
+                         examples=[False])
+    sources: list[str] = Field(default_factory=list, description="merge: the configs or names of the merged or "
+                               "initialising models", examples=[["model-a", "model-b"]])
+    source_flop: Flop | None = Field(default=None, description="merge: the training compute of those models (FLOP)",
+                                     examples=["2e24"])
 
     @field_validator("kind")
     @classmethod
@@ -347,42 +457,62 @@ class Stage(_Strict):
 class BaseModelInfo(_Strict):
     """The model this run modifies (someone else's, for the EU downstream-modifier rule)."""
 
-    name: str = Field(min_length=1)
-    training_flop: Annotated[NumOrUnknown, AtMost(1e35, "as a stage's flop")] = None
+    name: str = Field(min_length=1, description="The original model's name", examples=["Llama 3.1 405B"])
+    training_flop: Annotated[NumOrUnknown, AtMost(1e35, "as a stage's flop")] = Field(
+        default=None, description="The original's training compute (FLOP), or the word unknown",
+        examples=["3.8e25", "unknown"])
     systemic_risk: bool | None = Field(
-        default=None, description="Whether the original is a GPAI model with systemic risk (EU); unknown if absent")
+        default=None, description="Whether the original is a GPAI model with systemic risk (EU); unknown if absent",
+        examples=[True])
 
 
 class Organization(_Strict):
     """Non-compute facts some policies use."""
 
-    annual_revenue_usd: Dollars | None = None
-    compute_cost_usd: Dollars | None = None
+    annual_revenue_usd: Dollars | None = Field(default=None, description="The developer's annual revenue (USD)",
+                                               examples=["$600M"])
+    compute_cost_usd: Dollars | None = Field(default=None, description="Cost of the final training run at market "
+                                             "cloud prices (USD)", examples=["$150M"])
 
 
 class Deployment(_Strict):
     """Inference-time use, shown next to training compute in the report."""
 
-    requests_per_day: Annotated[Num, AtMost(1e13, "1,000 requests a day for each of 1e10 people")]
-    tokens_per_request: Annotated[Num, AtMost(1e9, "100x the longest context windows")]
-    samples_per_request: Annotated[Num, AtMost(1e6, "best-of-a-million")] = Quantity.exact(1.0)
-    days: Annotated[Num, AtMost(1e5, "about 270 years")] = Quantity.exact(365.0)
+    requests_per_day: Annotated[Num, AtMost(1e13, "1,000 requests a day for each of 1e10 people")] = Field(
+        description="Requests served per day (count)", examples=["1M"])
+    tokens_per_request: Annotated[Num, AtMost(1e9, "100x the longest context windows")] = Field(
+        description="Tokens processed per request, prompt and output (tokens)", examples=[1000])
+    samples_per_request: Annotated[Num, AtMost(1e6, "best-of-a-million")] = Field(
+        default=Quantity.exact(1.0), description="Samples generated per request (best-of-n, self-consistency; "
+                                                 "count); default 1", examples=[1, 8],
+        json_schema_extra={"default": 1})
+    days: Annotated[Num, AtMost(1e5, "about 270 years")] = Field(
+        default=Quantity.exact(365.0), description="Days of deployment; default 365", examples=[365],
+        json_schema_extra={"default": 365})
 
 
 class Counting(_Strict):
     """Counting conventions."""
 
-    attention: Literal["full", "causal", "window"] = "full"
+    attention: Literal["full", "causal", "window"] = Field(
+        default="full", description="Attention-score FLOP: full (the whole sequence x sequence matrix, as "
+                                    "PyTorch, Megatron-LM and PaLM count), causal (half of it) or window",
+        examples=["full"])
 
 
 class Waiver(_Strict):
     """An acknowledged verdict: the named policy's check does not gate until (and including) ``expires``."""
 
-    policy: str = Field(min_length=1, description="The id of the policy whose verdict is acknowledged")
-    reason: str = Field(min_length=1, description="Why (e.g. the regulator was notified); shown in every output")
-    reference: str | None = Field(default=None, min_length=1, description="A ticket or filing number")
+    policy: str = Field(min_length=1, description="The id of the policy whose verdict is acknowledged",
+                        examples=["eu-ai-act-systemic-risk"],
+                        json_schema_extra=enum_of(_builtin_policy_ids, also=_OWN_POLICY))
+    reason: str = Field(min_length=1, description="Why (e.g. the regulator was notified); shown in every output",
+                        examples=["Notified the AI Office; presumption accepted"])
+    reference: str | None = Field(default=None, min_length=1, description="A ticket or filing number",
+                                  examples=["AIO-2026-0142"])
     expires: Annotated[dt.date, BeforeValidator(_strict_date)] = Field(
-        description="Last day the waiver applies; from the next as-of date on, the check gates again")
+        description="Last day the waiver applies (YYYY-MM-DD); from the next as-of date on, the check gates again",
+        examples=["2027-06-30"])
 
     @field_validator("reason")
     @classmethod
@@ -395,15 +525,23 @@ class Waiver(_Strict):
 class Config(_Strict):
     """A whole audit config: one model and every stage of compute that went into it."""
 
-    model: ModelInfo
-    training: list[Stage] = Field(min_length=1)
-    base_model: BaseModelInfo | None = None
-    organization: Organization | None = None
-    deployment: Deployment | None = None
+    model: ModelInfo = Field(description="The model being audited")
+    training: list[Stage] = Field(min_length=1, description="Every stage of compute that went (or will go) into "
+                                                            "the model, in order")
+    base_model: BaseModelInfo | None = Field(default=None, description="The model this run modifies (someone "
+                                             "else's, for the EU downstream-modifier rule)")
+    organization: Organization | None = Field(default=None, description="Non-compute facts some policies use "
+                                              "(revenue, cost)")
+    deployment: Deployment | None = Field(default=None, description="Inference-time use, shown next to training "
+                                          "compute in the report")
     policies: list[str] | None = Field(default=None, min_length=1,
-                                       description="Policy ids to judge; leave out for every built-in")
-    as_of: Annotated[dt.date | None, BeforeValidator(_strict_date)] = None
-    counting: Counting = Counting()
+                                       description="Policy ids to judge; leave out for every built-in",
+                                       examples=[["eu-ai-act-systemic-risk", "us-ca-sb53"]],
+                                       json_schema_extra=enum_of(_builtin_policy_ids, also=_OWN_POLICY))
+    as_of: Annotated[dt.date | None, BeforeValidator(_strict_date)] = Field(
+        default=None, description="The date policies' status is judged at (YYYY-MM-DD); default: today",
+        examples=["2026-11-27"])
+    counting: Counting = Field(default=Counting(), description="Counting conventions (attention)")
     waivers: list[Waiver] = Field(default_factory=list,
                                   description="Acknowledged verdicts: each waived check keeps its verdict but does "
                                               "not gate until its waiver expires")

@@ -92,3 +92,18 @@ def match_device_name(device_name: str) -> Accelerator | None:
         if key and key in device and (best is None or len(key) > best[0]):
             best = (len(key), acc)
     return None if best is None else best[1]
+
+
+@functools.lru_cache(maxsize=1)
+def provenance() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The table's convention text and its table-wide sources ``(label, url)``."""
+    raw = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
+    return raw["convention"], tuple((s["label"], s["url"]) for s in raw.get("sources", ()))
+
+
+def accelerators_in_order() -> list[Accelerator]:
+    """Every accelerator once, in table order."""
+    seen: dict[str, Accelerator] = {}
+    for acc in table().values():
+        seen.setdefault(acc.name, acc)
+    return list(seen.values())
