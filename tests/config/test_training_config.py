@@ -211,3 +211,17 @@ def test_every_example_format_checks_directly_and_imports_to_the_same_total(tmp_
     assert imported["total_flop"] == direct["total_flop"]
     assert imported["stages"][0]["tokens"] == direct["stages"][0]["tokens"]
     assert any(e["method"] == "framework" for e in direct["stages"][0]["estimates"])
+
+
+def test_detection_is_one_format_whatever_the_import_order(tmp_path: Path) -> None:
+    # every example is recognised by exactly one reader (an ambiguous file would be refused)
+    import importlib
+
+    from flopaudit.config import frameworks
+
+    importlib.import_module("flopaudit.config.frameworks.hf_trainer")  # imported first, detected last
+    assert frameworks.formats() == ["megatron", "torchtitan", "maxtext", "litgpt", "nanotron", "hf-trainer-state"]
+    for example, _ in EXAMPLES:
+        path = ROOT / "examples/frameworks" / example
+        assert frameworks.detect_format(path, path.read_text()) == example.split("/")[0].replace(
+            "hf", "hf-trainer-state")

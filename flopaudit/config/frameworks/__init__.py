@@ -19,19 +19,30 @@ def _load() -> None:
 
 
 def formats() -> list[str]:
-    """Registered format names."""
+    """Registered format names, in detection order."""
     _load()
-    return list(READERS)
+    return _in_module_order()
+
+
+def _in_module_order() -> list[str]:
+    """Registered formats in the order of ``_MODULES`` (not the order modules happened to be imported)."""
+    order = {module: i for i, module in enumerate(_MODULES)}
+    return sorted(READERS, key=lambda name: order.get(type(READERS[name]).__module__.rsplit(".", 1)[-1],
+                                                       len(order)))
 
 
 def detect_format(path: Path, text: str) -> str:
-    """The format of ``path``, or ConfigError listing the formats tried."""
+    """The one format that recognises ``path``; ConfigError when none does, or when several do."""
     _load()
-    for name in READERS:
-        if READERS[name].detect(path, text):
-            return name
-    raise ConfigError(f"{path.name} is not a training config flopaudit can read",
-                      file=path, hint=f"formats read: {', '.join(READERS)}; give format: to force one")
+    found = [name for name in _in_module_order() if READERS[name].detect(path, text)]
+    if len(found) > 1:
+        raise ConfigError(f"{path.name} reads as several training config formats ({', '.join(found)})",
+                          file=path, hint="give format: (or --training-format) to say which")
+    if not found:
+        raise ConfigError(f"{path.name} is not a training config flopaudit can read",
+                          file=path, hint=f"formats read: {', '.join(_in_module_order())}; "
+                                          "give format: to force one")
+    return found[0]
 
 
 def read_training_config(path: Path, *, format: str | None = None,
