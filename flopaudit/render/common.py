@@ -43,15 +43,28 @@ def threshold(check: PolicyCheck) -> str:
     return f"{op} {value} {unit}"
 
 
+def doublings(d: float) -> str:
+    """Doublings (log2 of the margin) to one decimal, or to two significant figures when that reads 0.0."""
+    if round(d, 1) != 0:
+        return f"{d:+.1f} doublings"
+    if d == 0:
+        return "exactly at the threshold"
+    return f"{d:+.2g} doublings"
+
+
+def factor(x: float) -> str:
+    """A ratio: ``4.1``, ``410``, and beyond 1,000 in the FLOP style (``1.19e3``), never ``1.19e+03``."""
+    return f"{x:.3g}" if x < 1000 else flop(x)
+
+
 def margin(check: PolicyCheck) -> str:
-    """``4.1x over (+2.0 doublings)`` / ``2.4x under (-1.3 doublings)``."""
+    """``4.1x over (+2.0 doublings)`` / ``2.4x under (-1.3 doublings)`` / ``1.19e3x under (-10.2 doublings)``."""
     m, d = check.margin, check.doublings
     if m is None or d is None:
         return "-"
-    d = d if round(d, 1) != 0 else 0.0  # never "-0.0 doublings"
     if m >= 1:
-        return f"{m:.3g}x over ({d:+.1f} doublings)"
-    return f"{1 / m:.3g}x under ({d:+.1f} doublings)"
+        return f"{factor(m)}x over ({doublings(d)})"
+    return f"{factor(1 / m)}x under ({doublings(d)})"
 
 
 def status_label(value: str) -> str:

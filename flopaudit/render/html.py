@@ -174,7 +174,7 @@ def compared_band(check: PolicyCheck) -> tuple[Band | None, str]:
 def margin_parts(check: PolicyCheck) -> tuple[str, str]:
     """:func:`common.margin` split into ``4.1x over`` and ``+2.0 doublings`` (``+0.012 doublings``, never ``+0.0``)."""
     main, _, _ = c.margin(check).partition(" (")
-    return main, sm.small_doublings(check.doublings) if check.doublings is not None else ""
+    return main, c.doublings(check.doublings) if check.doublings is not None else ""
 
 
 def flip_text(flip: Flip) -> str:

@@ -251,10 +251,3 @@ def biggest_uncertainty(result: "AuditResult", sens: Sensitivity) -> str:
     return f"the inputs' ranges: total {c.flop(b.low)}..{c.flop(b.high)} ({b.high / b.low:.3g}x wide)"
 
 
-def small_doublings(d: float) -> str:
-    """Doublings (log2 of the margin) to one decimal, or to two significant figures when that reads 0.0."""
-    if round(d, 1) != 0:
-        return f"{d:+.1f} doublings"
-    if d == 0:
-        return "exactly at the threshold"
-    return f"{d:+.2g} doublings"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flopaudit.audit import audit_file
+from flopaudit.render import common as c
 from flopaudit.render import summary as sm
 from flopaudit.render.html import config_view, margin_parts, render_html
 
@@ -100,9 +101,9 @@ def test_biggest_uncertainty_is_the_assumption_that_moves_the_total_most(headroo
 
 def test_doublings_never_read_plus_zero() -> None:
     # log2(1.01) = 0.01436: one decimal would print "+0.0", two significant figures print "+0.014".
-    assert sm.small_doublings(math.log2(1.01)) == "+0.014 doublings"
-    assert sm.small_doublings(math.log2(4.1)) == "+2.0 doublings"  # log2(4.1) = 2.036
-    assert sm.small_doublings(0.0) == "exactly at the threshold"
+    assert c.doublings(math.log2(1.01)) == "+0.014 doublings"
+    assert c.doublings(math.log2(4.1)) == "+2.0 doublings"  # log2(4.1) = 2.036
+    assert c.doublings(0.0) == "exactly at the threshold"
 
 
 def test_margin_parts_in_the_report(llama_view) -> None:  # noqa: ANN001
