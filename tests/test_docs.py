@@ -64,3 +64,9 @@ def test_every_command_is_in_the_results_reference() -> None:
 
     text = (DOCS / "results.md").read_text()
     assert not [name for name in COMMANDS if f"`flopaudit {name}" not in text]
+
+
+def test_test_files_have_unique_names() -> None:
+    # pytest imports test modules by basename (no packages): two test_x.py in different folders break collection
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
