@@ -128,7 +128,7 @@ def test_one_rule_per_policy_with_its_citation_as_help_uri() -> None:
     (("runs", 0, "results", 0, "kind"), "crossed"),
     (("runs", 0, "results", 0, "locations", 0, "physicalLocation", "artifactLocation", "uri"), "/abs/path.yaml"),
     (("runs", 0, "results", 0, "locations", 0, "physicalLocation", "artifactLocation", "uri"), "a b.yaml"),
-    (("runs", 0, "originalUriBaseIds", "%SRCROOT%", "uri"), "/work/repo/"),
+    (("runs", 0, "originalUriBaseIds", "%SRCROOT%", "uri"), "/srv/checkout/"),
     (("runs", 0, "results", 0, "locations", 0, "physicalLocation", "region", "startLine"), 0),
 ])
 def test_the_schema_rejects_what_code_scanning_rejects(tmp_path: Path, path: tuple[Any, ...], value: Any) -> None:
