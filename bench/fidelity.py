@@ -244,6 +244,7 @@ def rows() -> list[Row]:
 def count(row: Row, directory: Path) -> tuple[int, str]:
     """flopaudit's forward FLOP of one row, and what it fed the model."""
     from flopaudit.measure import ModelSource, profile
+    from flopaudit.measure.result import fed_text
 
     path = directory / f"{row.name.replace(' ', '_')}.json"
     path.write_text(json.dumps(row.config))
@@ -251,13 +252,7 @@ def count(row: Row, directory: Path) -> tuple[int, str]:
                      backward=False, by_module_depth=0)
     if result.uncounted_ops:
         raise SystemExit(f"{row.name}: uncounted ops {result.uncounted_ops}")
-    fed = result.details.get("inputs")
-    if isinstance(fed, dict) and fed:
-        text = ", ".join(f"{name} {list(spec['shape']) if isinstance(spec, dict) else spec}"
-                         for name, spec in fed.items())
-    else:
-        text = f"input_ids [{row.batch}, {row.seq_len}]"
-    return result.forward_flop, text
+    return result.forward_flop, fed_text(result.details["inputs"])
 
 
 def main() -> int:

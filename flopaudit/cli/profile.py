@@ -204,7 +204,7 @@ def render_text(result: Any, *, width: int | None = None) -> str:
     from rich.console import Console
     from rich.text import Text
 
-    from flopaudit.measure.result import CONVENTION
+    from flopaudit.measure.result import CONVENTION, fed_text
     from flopaudit.render import layout
     from flopaudit.render.layout import Column
     from flopaudit.render.safe import plain
@@ -221,8 +221,7 @@ def render_text(result: Any, *, width: int | None = None) -> str:
 
     step = "one step" if backward is not None else "one forward pass"
     rows: list[tuple[str, str]] = [
-        ("inputs fed", "\n".join(f"{name} {spec['shape']}" for name, spec in
-                                 result.details.get("inputs", {}).items()) or "-"),
+        ("inputs fed", fed_text(result.details.get("inputs", {}), "\n") or "-"),
         ("parameters", f"{result.parameters:,}"),
         ("active parameters", f"{result.active_parameters:,}"),
         ("forward FLOP", _flop(result.forward_flop)),

@@ -44,8 +44,13 @@ class Feed:
     @property
     def described(self) -> dict[str, dict[str, Any]]:
         """``{name: {"shape": [...], "dtype": "int64"}}`` for every input fed."""
-        return {name: {"shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch.")}
-                for name, t in self.kwargs.items()}
+        return describe(self.kwargs)
+
+
+def describe(tensors: dict[str, torch.Tensor]) -> dict[str, dict[str, Any]]:
+    """``details["inputs"]``: each named tensor's shape and dtype."""
+    return {name: {"shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch.")}
+            for name, t in tensors.items()}
 
 
 def forward_parameters(cls: type) -> list[str]:

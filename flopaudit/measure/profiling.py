@@ -17,7 +17,7 @@ import torch
 from flopaudit.errors import MeasureError, ModelSourceError
 from flopaudit.measure import progress, sources
 from flopaudit.measure.counter import BACKWARD, FORWARD, FlopAuditMode
-from flopaudit.measure.result import ProfileResult
+from flopaudit.measure.result import ProfileResult, fed_text
 from flopaudit.measure.zero_ops import CATEGORIES
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def _call_model(built: sources.BuiltModel) -> Any:
     except (MeasureError, ModelSourceError):
         raise
     except Exception as exc:
-        fed = ", ".join(f"{name} {spec['shape']}" for name, spec in built.details.get("inputs", {}).items())
+        fed = fed_text(built.details.get("inputs", {}))
         raise MeasureError(f"{built.name} failed in its forward pass: {type(exc).__name__}: {exc}",
                            hint=f"it was fed {fed or 'token ids of shape [batch, seq_len]'}; a factory "
                                 "can return (module, inputs) to feed it what it needs") from exc

@@ -145,3 +145,8 @@ class ProfileResult:
             "details": dict(self.details),
             "cuda": self.cuda,
         }
+
+
+def fed_text(described: dict[str, Any], sep: str = ", ") -> str:
+    """``input_ids [2, 16], pixel_values [2, 3, 32, 32]``: what ``details["inputs"]`` says was fed."""
+    return sep.join(f"{name} {spec['shape']}" for name, spec in described.items())

@@ -35,6 +35,7 @@ import torch
 
 from flopaudit.errors import MeasureError, MissingDependencyError, ModelSourceError
 from flopaudit.measure import inputs, moe, progress
+from flopaudit.measure.result import fed_text
 from flopaudit.measure.offline import hub_offline
 
 if TYPE_CHECKING:
@@ -349,32 +350,35 @@ def _call_factory(factory: Callable[[], Any], spec: str) -> tuple[torch.nn.Modul
     if not isinstance(module, torch.nn.Module):
         raise ModelSourceError(f"factory {spec!r} returned {type(made).__name__}, not a torch.nn.Module "
                                "or (module, inputs)")
-    if given is not None:
-        _check_given(given, spec)
-    return module, given
+    return module, None if given is None else _given_inputs(given, spec)
 
 
-def _check_given(given: Any, spec: str) -> None:
-    """Inputs a factory returns: a tensor, a tuple/list of them (positional) or a dict (keywords)."""
-    values = given.values() if isinstance(given, dict) else given if isinstance(given, (tuple, list)) else [given]
-    if isinstance(given, dict) and not all(isinstance(k, str) for k in given):
-        raise ModelSourceError(f"factory {spec!r}: the keys of its inputs dict must be argument names")
+def _given_inputs(given: Any, spec: str) -> tuple[tuple[torch.Tensor, ...], dict[str, torch.Tensor]]:
+    """``(args, kwargs)`` of the inputs a factory returns: a tensor, a tuple/list (positional) or a dict."""
+    if isinstance(given, dict):
+        if not all(isinstance(k, str) for k in given):
+            raise ModelSourceError(f"factory {spec!r}: the keys of its inputs dict must be argument names")
+        args, kwargs = (), dict(given)
+    else:
+        args, kwargs = (tuple(given) if isinstance(given, (tuple, list)) else (given,)), {}
+    values = [*args, *kwargs.values()]
     if not values or not all(isinstance(v, torch.Tensor) for v in values):
         raise ModelSourceError(f"factory {spec!r} must return (module, inputs) with inputs a tensor, a tuple "
                                "of tensors or a dict of tensors by argument name")
+    return args, kwargs
 
 
 def _build_plain(module: torch.nn.Module, *, source_name: str, factory_input: list[int] | None,
                  seq_len: int, batch: int, device: str,
-                 fake_mode: FakeTensorMode | None, given: Any = None) -> BuiltModel:
+                 fake_mode: FakeTensorMode | None,
+                 given: tuple[tuple[torch.Tensor, ...], dict[str, torch.Tensor]] | None = None) -> BuiltModel:
     notes: list[str] = []
     module = _place(module, device, fake_mode, notes)
     module.eval()
     if given is not None:
-        args, kwargs = ((), dict(given)) if isinstance(given, dict) else (
-            (tuple(given), {}) if isinstance(given, (tuple, list)) else ((given,), {}))
+        args, kwargs = given
         batch, seq_len, per = _given_tokens([*args, *kwargs.values()])
-        notes.append(f"input: what the factory returned ({_describe_given(args, kwargs)}); per-token "
+        notes.append(f"input: what the factory returned ({fed_text(_described(args, kwargs))}); per-token "
                      f"values divide by {batch} x {per}")
     else:
         if factory_input is not None:
@@ -405,22 +409,16 @@ def _build_plain(module: torch.nn.Module, *, source_name: str, factory_input: li
 
 
 def _described(args: tuple[torch.Tensor, ...], kwargs: dict[str, torch.Tensor]) -> dict[str, Any]:
-    """``details["inputs"]``: each input's shape and dtype, positional ones by position."""
-    named = {**{f"arg{i}": t for i, t in enumerate(args)}, **kwargs}
-    return {name: {"shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch.")}
-            for name, t in named.items()}
-
-
-def _describe_given(args: tuple[torch.Tensor, ...], kwargs: dict[str, torch.Tensor]) -> str:
-    return ", ".join(f"{name} {spec['shape']}" for name, spec in _described(args, kwargs).items())
+    """``details["inputs"]``: positional inputs named by position (``arg0``), then the keyword ones."""
+    return inputs.describe({**{f"arg{i}": t for i, t in enumerate(args)}, **kwargs})
 
 
 def _given_tokens(tensors: list[torch.Tensor]) -> tuple[int, int, str]:
     """Batch and tokens per sample of a factory's inputs: its first integer tensor's [batch, tokens]."""
     ids = next((t for t in tensors if not t.is_floating_point() and t.dim() >= 2), None)
     if ids is not None:
-        return int(ids.shape[0]), math.prod(int(n) for n in ids.shape[1:]), \
-            f"{math.prod(int(n) for n in ids.shape[1:])} tokens (its first integer input)"
+        tokens = math.prod(int(n) for n in ids.shape[1:])
+        return int(ids.shape[0]), tokens, f"{tokens} tokens (its first integer input)"
     first = tensors[0]
     batch = int(first.shape[0]) if first.dim() else 1
     return batch, 1, "1 (no token ids among the inputs: per-token values are per sample)"
