@@ -124,9 +124,9 @@ def load(config: str, stdin_text: str | None, *, devices: int | None, vocab: int
 
         return load_any(config, devices=devices, vocab=vocab, sequence_length=sequence_length,
                         format=training_format)
-    flag = next((name for name, value in (("--devices", devices), ("--vocab", vocab),
-                                          ("--sequence-length", sequence_length),
-                                          ("--training-format", training_format)) if value is not None), None)
+    from flopaudit.config.direct import framework_flag
+
+    flag = framework_flag(devices=devices, vocab=vocab, sequence_length=sequence_length, format=training_format)
     if flag is not None:
         raise ConfigError(f"{flag} is for a training framework's file given directly; stdin holds a "
                           "flopaudit config, which gives it under the stage's training_config", file=STDIN)

@@ -86,8 +86,11 @@ def framework_file_options(fn: F) -> F:
 
 def audit_settings(config: str, *, policies: tuple[str, ...], as_of: dt.date | None, method: str | None,
                    allow_outside_paths: bool, allow_code: bool = False, code_timeout: float = 300.0,
-                   code_memory: float | None = None, fail_on: str | None = None) -> dict[str, Any]:
+                   code_memory: float | None = None, fail_on: str | None = None,
+                   settings: Settings | None = None) -> dict[str, Any]:
     """Keyword arguments of ``audit_file`` for one config: its project settings, overridden by the flags given.
+
+    ``settings`` are the config's project settings when the caller has already found them.
 
     The organisation's policies (``policy-paths``) are judged besides the selection, unless
     ``--policy`` names exactly what to judge; either list may name them by id.
@@ -95,7 +98,7 @@ def audit_settings(config: str, *, policies: tuple[str, ...], as_of: dt.date | N
     from flopaudit.config.settings import find_settings
     from flopaudit.policy.loader import load_policy_paths
 
-    s = find_settings(config)
+    s = settings if settings is not None else find_settings(config)
     own = {p.id: p for p in load_policy_paths(s.policy_paths)}
     chosen = policies or s.policies
     # Where a value came from, for the notices: a flag is the operator's, a settings file is the repository's.

@@ -72,8 +72,8 @@ def check(configs: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], p
                              **audit_settings(c, policies=policies, as_of=as_of, method=method,
                                               fail_on=fail_on, allow_code=allow_code,
                                               code_timeout=code_timeout, code_memory=code_memory,
-                                              allow_outside_paths=allow_outside_paths))
-                       for c in configs]
+                                              allow_outside_paths=allow_outside_paths, settings=s))
+                       for c, s in zip(configs, settings)]
     except FlopauditError as exc:
         if where.main == "github":  # the error as an annotation on its line too, then exit 2 as always
             from flopaudit.render.github import error_annotation

@@ -57,7 +57,7 @@ def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as
     from flopaudit.audit import audit
     from flopaudit.cli import _inputs
     from flopaudit.measure import progress  # imports neither torch nor rich
-    from flopaudit.render.html import render_html, write_report
+    from flopaudit.render.html import render_html, write_html
     from flopaudit.render.pdf import find_browser, write_pdf
 
     if output is None and pdf is None:
@@ -79,11 +79,12 @@ def report(configs: tuple[str, ...], output: Path, policies: tuple[str, ...], as
         # Judged as of today: the reproducing command must pin that date, or a later run differs.
         as_of = results[0].as_of
     command = reproduce_command(configs, output, policies, as_of, method, timestamp, allow_code=allow_code, pdf=pdf)
+    html = render_html(results, command, generated_at=generated)  # once: it runs the sensitivity audits
     written = []
     if output is not None:
-        write_report(results, output, command, generated_at=generated)
+        write_html(html, output)
         written.append(str(output))
     if pdf is not None:
-        write_pdf(render_html(results, command, generated_at=generated), pdf)
+        write_pdf(html, pdf)
         written.append(str(pdf))
     click.echo(f"Report for {len(results)} config{'s' if len(results) != 1 else ''} written to {' and '.join(written)}")

@@ -15,56 +15,65 @@ import yaml
 
 from flopaudit.config.frameworks import detect_format, read_training_config
 from flopaudit.config.frameworks.base import ReadOptions, TrainingRun
-from flopaudit.config.loader import LoadedConfig, load_config, load_config_text
-from flopaudit.config.yaml_source import read_text
+from flopaudit.config.loader import LoadedConfig, load_config, load_config_text, validate_document
+from flopaudit.config.yaml_source import parse_yaml, read_text
 from flopaudit.errors import ConfigError
 
 #: Suffixes that are never a flopaudit config.
 _FRAMEWORK_SUFFIXES = {".sh", ".bash", ".toml", ".json"}
 
 
-def is_flopaudit_config(path: Path) -> bool:
-    """Whether ``path`` is flopaudit's own config rather than a training framework's file.
+def _framework_format(path: Path) -> tuple[str | None, str | None]:
+    """``(format, text)``: the framework format of ``path`` and its text if read. The format is None for a
+    flopaudit config, and ``""`` for a framework's file whose format is detected when it is read.
 
-    ``.sh``, ``.toml`` and ``.json`` files are frameworks'; a YAML file is flopaudit's when it has a
-    top-level ``training`` key or no framework reader recognises it (the config loader then
-    explains what it expected).
+    ``.sh``, ``.toml`` and ``.json`` files are frameworks' (detected when read); a YAML file is
+    flopaudit's when it has a top-level ``training`` key or no framework reader recognises it (the
+    config loader then explains what it expected); other suffixes are flopaudit's.
     """
-    if path.suffix.lower() in _FRAMEWORK_SUFFIXES:
-        return False
-    if path.suffix.lower() not in {".yaml", ".yml"}:
-        return True
+    suffix = path.suffix.lower()
+    if suffix in _FRAMEWORK_SUFFIXES:
+        return "", None
+    if suffix not in {".yaml", ".yml"}:
+        return None, None
     try:
         text = read_text(path, ConfigError)
     except ConfigError:
-        return True  # the config loader reports it
+        return None, None  # the config loader reports it
     if re.search(r"^training\s*:", text, re.MULTILINE) or not text.strip():
-        return True
+        return None, text
     try:
-        detect_format(path, text)
+        return detect_format(path, text), text
     except ConfigError:
-        return True
-    return False
+        return None, text
+
+
+def framework_flag(*, devices: int | None, vocab: int | None, sequence_length: int | None,
+                   format: str | None) -> str | None:
+    """The first of the flags for a framework's file given directly that was given, if any."""
+    given = {"--devices": devices, "--vocab": vocab, "--sequence-length": sequence_length,
+             "--training-format": format}
+    return next((name for name, value in given.items() if value is not None), None)
 
 
 def load_any(path: str | Path, *, devices: int | None = None, vocab: int | None = None,
              sequence_length: int | None = None, format: str | None = None) -> LoadedConfig:
     """A flopaudit config, or a framework file audited as one pretraining stage."""
     path = Path(path)
-    if is_flopaudit_config(path):
-        given = {"--devices": devices, "--vocab": vocab, "--sequence-length": sequence_length,
-                 "--training-format": format}
-        flag = next((name for name, value in given.items() if value is not None), None)
+    detected, text = _framework_format(path)
+    if detected is None:
+        flag = framework_flag(devices=devices, vocab=vocab, sequence_length=sequence_length, format=format)
         if flag is not None:
             raise ConfigError(f"{flag} is for a training framework's file given directly; in a flopaudit "
                               "config give it under the stage's training_config", file=path)
-        return load_config(path)
+        return load_config(path) if text is None else validate_document(parse_yaml(text, str(path), ConfigError))
     options = ReadOptions(devices=devices, vocab=vocab, sequence_length=sequence_length)
-    run = read_training_config(path, format=format, options=options)
-    text = config_text(run, reference=path.name, devices=devices, vocab=vocab, format=format,
-                       sequence_length=sequence_length)
-    loaded = load_config_text(text, str(path))
+    run = read_training_config(path, format=format or detected or None, options=options, text=text)
+    config = config_text(run, reference=path.name, devices=devices, vocab=vocab, format=format,
+                         sequence_length=sequence_length)
+    loaded = load_config_text(config, str(path))
     loaded.document.positions.clear()  # its lines are the framework file's, not this text's
+    loaded.runs["pretraining"] = run  # read once: resolve() takes it instead of reading the file again
     return loaded
 
 

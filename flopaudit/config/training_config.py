@@ -56,8 +56,10 @@ def resolve(loaded: LoadedConfig, *, allow_outside_paths: bool = False) -> Loade
         path, why = config_file(ref.path, loaded.file, allow_outside=allow_outside_paths)
         if why is not None or path is None:
             raise loaded.error(why or "cannot read", "training", i, "training_config", "path")
-        options = ReadOptions(devices=ref.devices, vocab=ref.vocab, sequence_length=stage.sequence_length)
-        run = read_training_config(path, format=ref.format, options=options)
+        run = loaded.runs.get(stage.name)  # already read when the file was given directly (config.direct)
+        if run is None or run.path.resolve() != path:
+            options = ReadOptions(devices=ref.devices, vocab=ref.vocab, sequence_length=stage.sequence_length)
+            run = read_training_config(path, format=ref.format, options=options)
         stages[i] = stage.model_copy(update=_stage_updates(loaded, i, stage, run))
         model, arch_run = _model_from(loaded, i, model, run, arch_run)
         runs[stage.name] = run

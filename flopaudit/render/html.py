@@ -372,8 +372,12 @@ def render_html(results: Sequence["AuditResult"], command: Sequence[str] = ("flo
 def write_report(results: Sequence["AuditResult"], path: str | Path, command: list[str], *,
                  generated_at: dt.datetime | None = None) -> None:
     """Render the report and write it to ``path`` (UTF-8, parent folders created)."""
+    write_html(render_html(results, command, generated_at=generated_at), path)
+
+
+def write_html(text: str, path: str | Path) -> None:
+    """Write a rendered report to ``path`` (UTF-8, parent folders created)."""
     path = Path(path)
-    text = render_html(results, command, generated_at=generated_at)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")

@@ -46,10 +46,10 @@ def detect_format(path: Path, text: str) -> str:
 
 
 def read_training_config(path: Path, *, format: str | None = None,
-                         options: ReadOptions = ReadOptions()) -> TrainingRun:
-    """Read a framework config file statically (never executed) into a TrainingRun."""
+                         options: ReadOptions = ReadOptions(), text: str | None = None) -> TrainingRun:
+    """Read a framework config file statically (never executed) into a TrainingRun (``text``: its content, if read)."""
     _load()
-    text = read_text(path, ConfigError)
+    text = read_text(path, ConfigError) if text is None else text
     if format is not None and format not in READERS:
         raise ConfigError(f"unknown training config format {format!r}", file=path,
                           hint=f"one of {', '.join(READERS)}")
