@@ -181,7 +181,7 @@ def measured(stage: Stage, ctx: Context) -> Estimate:
     """FLOP executed during training as the stage's compute ledger recorded it; else counted forward+backward FLOP per token of the real architecture (hf_config or factory) x tokens."""
     summary = ctx.ledgers.get(stage.name)
     if summary is not None:
-        return _from_ledger(stage, summary)
+        return _from_ledger(summary)
     if ctx.measured_per_token is None:
         raise Unavailable("needs model.hf_config or model.factory")
     if stage.kind == "merge":
@@ -203,7 +203,7 @@ def measured(stage: Stage, ctx: Context) -> Estimate:
     return replace(estimate, warnings=tuple(f"op ran with no formula, NOT counted: {op}" for op in uncounted))
 
 
-def _from_ledger(stage: Stage, summary: Any) -> Estimate:
+def _from_ledger(summary: Any) -> Estimate:
     """The ``measured`` estimate of a stage whose training kept a compute ledger."""
     if summary.total_flop is None:
         raise Unavailable(f"its ledger has {len(summary.unmeasured_steps)} steps whose FLOP could not be "

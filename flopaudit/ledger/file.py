@@ -25,11 +25,9 @@ from flopaudit.ledger import records
 class LedgerFile:
     """An open, locked ledger. Use :meth:`open`; close it (or use ``with``) to release the lock."""
 
-    def __init__(self, path: Path, fd: int, parsed: records.Parsed, state: records.State,
-                 cut: int) -> None:
+    def __init__(self, path: Path, fd: int, state: records.State, cut: int) -> None:
         self.path = path
         self._fd: int | None = fd
-        self.parsed = parsed
         self.state = state
         #: bytes of a torn last line cut off when opening (0 if none)
         self.cut = cut
@@ -64,7 +62,7 @@ class LedgerFile:
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd, parsed, state, cut)
+        return cls(path, fd, state, cut)
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as one line with a single ``os.write``, then ``fsync`` it."""

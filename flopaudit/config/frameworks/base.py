@@ -10,7 +10,7 @@ with its line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -124,5 +124,3 @@ def refused(what: str, path: Path, line: int) -> ConfigError:
     return ConfigError(f"{what}: flopaudit reads training configs statically and never runs them",
                        file=path, line=line)
 
-
-Factory = Callable[[], Reader]

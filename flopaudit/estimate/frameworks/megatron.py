@@ -13,8 +13,6 @@ from __future__ import annotations
 
 SOURCE = ("https://github.com/NVIDIA/Megatron-LM/blob/001b00c2734d8f0fad096fe48a382fedf755d321/"
           "megatron/training/training.py")
-VOCAB_SOURCE = ("https://github.com/NVIDIA/Megatron-LM/blob/001b00c2734d8f0fad096fe48a382fedf755d321/"
-                "megatron/training/tokenizer/tokenizer.py")
 
 
 def padded_vocab(vocab: int, divisible_by: int, tensor_parallel: int) -> int:
