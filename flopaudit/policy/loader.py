@@ -96,12 +96,16 @@ def resolve_policy(ref: str) -> Policy:
                       f"built-in: {', '.join(builtins)}; or give a policy file path")
 
 
+def yaml_files(folder: Path) -> list[Path]:
+    """The ``*.yaml``/``*.yml`` files of ``folder`` (not recursive), by name."""
+    return sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file())
+
+
 def load_policy_paths(paths: Sequence[Path]) -> list[Policy]:
     """The policies of an organisation's files and folders (every ``*.yaml``/``*.yml`` of a folder, by name)."""
     files: list[Path] = []
     for path in paths:
-        files += sorted(f for f in path.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()) \
-            if path.is_dir() else [path]
+        files += yaml_files(path) if path.is_dir() else [path]
     out: list[Policy] = []
     for file in files:
         policy = load_policy_file(file)

@@ -30,7 +30,7 @@ from flopaudit.config.quantity import format_number
 from flopaudit.config.yaml_source import YamlDocument, load_yaml
 from flopaudit.errors import FlopauditError, PolicyError
 from flopaudit.policy.judge import RuleCheck
-from flopaudit.policy.loader import builtin_dir, load_policy_file
+from flopaudit.policy.loader import builtin_dir, load_policy_file, yaml_files
 from flopaudit.policy.models import Policy, PolicyTest
 
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -96,7 +96,7 @@ def policy_files(paths: Sequence[str | Path]) -> list[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            found = yaml_files(path)
             if not found:
                 raise PolicyError("no policy files (*.yaml, *.yml) in this folder", file=path)
             out.extend(found)

@@ -150,7 +150,7 @@ def apply(checks: Sequence["PolicyCheck"], waivers: Sequence[Waiver], date: dt.d
         active, expired, unused = choose(waivers, check.policy.id, date)
         if active is not None:
             check.waiver = active
-            out.append(_notice("waiver", active, _waived_text(check, active)))
+            out.append(_notice("waiver", active, _waived_text(check, active)))  # reads gates before it is lifted
             check.gates = False
         elif expired is not None:
             check.expired_waiver = expired
@@ -170,7 +170,7 @@ def apply(checks: Sequence["PolicyCheck"], waivers: Sequence[Waiver], date: dt.d
             text = (f"the waiver for '{w.policy}' matches no check: that policy is not judged for this config "
                     f"(judged: {', '.join(judged) or 'none'}); it waives nothing")
         else:
-            text = (f"the waiver names an unknown policy '{w.policy}'{did_you_mean(w.policy, [*known, *judged])}; "
+            text = (f"the waiver names an unknown policy '{w.policy}'{did_you_mean(w.policy, known)}; "
                     "it waives nothing")
         out.append(_notice("waiver-unmatched", w, text))
     return out
@@ -179,8 +179,7 @@ def apply(checks: Sequence["PolicyCheck"], waivers: Sequence[Waiver], date: dt.d
 def _waived_text(check: "PolicyCheck", w: Waiver) -> str:
     verdict = {"above": "ABOVE", "indeterminate": "UNDECIDED", "below": "below",
                "not-applicable": "not applicable"}[check.verdict]
-    effect = ("it does not fail the gate" if check.verdict in ("above", "indeterminate") and
-              check.status == "in-force" and check.severity == "error"
+    effect = ("it does not fail the gate" if check.verdict in ("above", "indeterminate") and check.gates
               else "it changes nothing now (the check would not fail the gate anyway)")
     return (f"'{check.policy.id}' is waived until {w.expires.isoformat()}: {w.label()}; its verdict stays "
             f"{verdict}, but {effect}")

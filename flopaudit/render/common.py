@@ -11,6 +11,7 @@ from flopaudit.policy.judge import PolicyCheck
 
 if TYPE_CHECKING:
     from flopaudit.audit import AuditResult
+    from flopaudit.estimate.stage import StageResult
 
 VERDICT_LABEL = {"above": "ABOVE", "below": "below", "indeterminate": "UNDECIDED",
                  "not-applicable": "not applicable"}
@@ -102,6 +103,11 @@ def waiver_line(check: PolicyCheck) -> str:
     return ""
 
 
+def waiver_lines(result: "AuditResult") -> list[str]:
+    """``policy: waived until ...`` for every check a waiver waives, or whose waiver expired."""
+    return [f"{chk.policy.id}: {line}" for chk in result.checks if (line := waiver_line(chk))]
+
+
 def crossing(check: PolicyCheck) -> bool:
     """Whether the verdict is one a gate can fail on (ABOVE or UNDECIDED) and the policy is in force."""
     return check.in_force and check.verdict in ("above", "indeterminate")
@@ -150,7 +156,7 @@ def summary_line(exit_code: int, checks: list[PolicyCheck], fail_on: str) -> str
 
 
 __all__ = ["NOTICES_TITLE", "VERDICT_LABEL", "band", "compared", "crossing", "flop", "format_number", "margin",
-           "notice_lines", "severity", "status", "status_label", "summary_line", "threshold", "waiver_line"]
+           "notice_lines", "severity", "status", "status_label", "summary_line", "threshold", "waiver_line", "waiver_lines"]
 
 
 #: The numbers of a framework file a reviewer changes to change the training length, in order.
@@ -186,42 +192,46 @@ def check_location(result: "AuditResult", check: PolicyCheck) -> tuple[str, int,
     return result.loaded.file, line, column
 
 
+def training_config_line(result: "AuditResult", r: "StageResult") -> str | None:
+    """``read from FILE (format): steps (line) x batch x sequence = tokens`` for a stage from a framework file."""
+    run = result.loaded.runs.get(r.stage.name)
+    if run is None:
+        return None
+
+    def at(name: str) -> str:
+        value = run.values.get(name)
+        return f" (line {value.line})" if value is not None and value.line else ""
+
+    return (f"read from {display_path(run.path)} ({run.format}): {run.steps:,} steps{at('steps')} x "
+            f"{run.global_batch:,} sequences{at('global_batch')} x {run.sequence_length:,} tokens"
+            f"{at('sequence_length')} = {run.tokens:,} tokens")
+
+
+def ledger_line(result: "AuditResult", r: "StageResult") -> str | None:
+    """``measured during training (ledger FILE): steps on ranks, times, total; projection; vs estimate``."""
+    s = result.loaded.ledgers.get(r.stage.name)
+    if s is None:
+        return None
+    when = (f", {s.first.isoformat(timespec='seconds')} to {s.last.isoformat(timespec='seconds')}"
+            if s.first and s.last else "")
+    total = flop(s.total_flop) if s.total_flop is not None else "not counted in full"
+    line = f"measured during training (ledger {s.path}): {s.steps:,} steps on {s.ranks} ranks{when}, {total} FLOP"
+    if s.projection is not None:
+        p = s.projection
+        end = f" about {p.projected_end.date().isoformat()}" if p.projected_end else ""
+        line += f"; projected {flop(p.projected_total_flop)} at {p.planned_steps:,} planned steps{end}"
+    pre = [e for e in r.cross_checks if e.method in ("transformer", "6nd")]
+    if pre and s.total_flop:
+        e = pre[0]
+        line += f"; {e.method} estimate {flop(e.flop.central)} ({s.total_flop / e.flop.central - 1:+.1%} measured vs estimate)"
+    return line
+
+
 def training_config_lines(result: "AuditResult") -> list[str]:
     """One line per stage read from a framework file: the file, its format, and where its length came from."""
-    out = []
-    for r in result.stages:
-        run = result.loaded.runs.get(r.stage.name)
-        if run is None:
-            continue
-
-        def at(name: str) -> str:
-            value = run.values.get(name)
-            return f" (line {value.line})" if value is not None and value.line else ""
-
-        out.append(f"{r.stage.name}: read from {display_path(run.path)} ({run.format}): {run.steps:,} steps"
-                   f"{at('steps')} x {run.global_batch:,} sequences{at('global_batch')} x "
-                   f"{run.sequence_length:,} tokens{at('sequence_length')} = {run.tokens:,} tokens")
-    return out
+    return [f"{r.stage.name}: {line}" for r in result.stages if (line := training_config_line(result, r))]
 
 
 def ledger_lines(result: "AuditResult") -> list[str]:
     """One line per stage measured during training (``ledger:``): steps, ranks, times, projection."""
-    out = []
-    for r in result.stages:
-        s = result.loaded.ledgers.get(r.stage.name)
-        if s is None:
-            continue
-        when = (f", {s.first.isoformat(timespec='seconds')} to {s.last.isoformat(timespec='seconds')}"
-                if s.first and s.last else "")
-        total = flop(s.total_flop) if s.total_flop is not None else "not counted in full"
-        line = f"{r.stage.name}: measured during training (ledger {s.path}): {s.steps:,} steps on {s.ranks} ranks{when}, {total} FLOP"
-        if s.projection is not None:
-            p = s.projection
-            end = f" about {p.projected_end.date().isoformat()}" if p.projected_end else ""
-            line += f"; projected {flop(p.projected_total_flop)} at {p.planned_steps:,} planned steps{end}"
-        pre = [e for e in r.cross_checks if e.method in ("transformer", "6nd")]
-        if pre and s.total_flop:
-            e = pre[0]
-            line += f"; {e.method} estimate {flop(e.flop.central)} ({s.total_flop / e.flop.central - 1:+.1%} measured vs estimate)"
-        out.append(line)
-    return out
+    return [f"{r.stage.name}: {line}" for r in result.stages if (line := ledger_line(result, r))]

@@ -65,8 +65,8 @@ def render(results: Sequence["AuditResult"]) -> str:
                    f"({c.margin(chk)}); status {c.status(chk)}")
             if "severity" not in c.status(chk):
                 msg += f"; severity {c.severity(chk)}"
-            if c.waiver_line(chk):
-                msg = f"{c.waiver_line(chk)[0].upper()}{c.waiver_line(chk)[1:]}\n{msg}"
+            if waiver := c.waiver_line(chk):
+                msg = f"{waiver[0].upper()}{waiver[1:]}\n{msg}"
             if chk.reasons:
                 msg += "\n" + "\n".join(chk.reasons)
             if chk.obligations:

@@ -133,7 +133,7 @@ def status_detail(policy: Policy, status: str) -> str:
         return "draft, not enacted"
     if life.ended is not None:
         return f"{status} on {life.ended.isoformat()}"
-    return status.replace("-", " ")
+    return c.status_label(status)
 
 
 def gate_text(check: PolicyCheck) -> str:
@@ -195,10 +195,6 @@ def _deciders(sens: Sensitivity, check: PolicyCheck) -> list[str]:
 
 def _stage_views(result: "AuditResult") -> list[StageView]:
     total = result.total_flop.central
-    sources = dict(zip((r.stage.name for r in result.stages if r.stage.name in result.loaded.runs),
-                       c.training_config_lines(result)))
-    ledgers = dict(zip((r.stage.name for r in result.stages if r.stage.name in result.loaded.ledgers),
-                       c.ledger_lines(result)))
     views = []
     for r in result.stages:
         checks = []
@@ -206,15 +202,14 @@ def _stage_views(result: "AuditResult") -> list[StageView]:
             diff = f"{e.flop.central / r.flop.central - 1:+.0%}" if r.flop.central else "-"
             checks.append((f"{e.method} ({e.label})" if e.label else e.method, c.band(e.flop), diff))
         views.append(StageView(r, r.flop.central / total if total else 0.0, checks,
-                               sources.get(r.stage.name, "").partition(": ")[2],
-                               ledgers.get(r.stage.name, "").partition(": ")[2]))
+                               c.training_config_line(result, r) or "", c.ledger_line(result, r) or ""))
     return views
 
 
 def _headline(result: "AuditResult") -> tuple[str, str]:
     """The banner's first line: crossed policies by legal weight, binding ones first, then guidance."""
     ordered = sm.by_legal_weight(result.checks)
-    binding = [k for k in ordered if sm.legal_weight(k) == 0 and k.waiver is None]
+    binding = [k for k in ordered if k.gates]  # in force, severity error, not waived
     above = [k.policy.short_name for k in binding if k.verdict == "above"]
     undecided = [k.policy.short_name for k in binding if k.verdict == "indeterminate"]
     waived = [k.policy.short_name for k in ordered if k.waiver is not None and c.crossing(k)]
@@ -274,7 +269,7 @@ def _marks(views: Sequence[ConfigView]) -> list[Mark]:
             t = k.deciding.threshold
             if t is None or k.verdict == "not-applicable" or k.deciding.rule.metric not in FLOP_METRICS:
                 continue
-            label, status = k.policy.short_name, k.status.replace("-", " ")
+            label, status = k.policy.short_name, c.status_label(k.status)
             if not k.in_force and status not in label:
                 label += f" ({status})"
             marks.append(Mark(t.low, t.high, label, k.in_force))
@@ -340,7 +335,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              finalize=_printable)
-    env.filters.update(flop=c.flop, band=c.band, threshold=c.threshold,
+    env.filters.update(flop=c.flop, band=c.band, threshold=c.threshold, status_label=c.status_label,
                        pct=lambda x: f"{x:.1%}" if x >= 0.001 else "< 0.1%")
     env.tests["web_url"] = is_web_url
     env.globals.update(VERDICT_LABEL=c.VERDICT_LABEL, VERDICT_ICON=VERDICT_ICON, flip_text=flip_text,

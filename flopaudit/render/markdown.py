@@ -43,7 +43,7 @@ def _one(r: "AuditResult") -> list[str]:
         lines += ["", f"**{c.NOTICES_TITLE}**", ""] + [f"- {safe.markdown(n)}" for n in c.notice_lines(r)]
     if r.loaded.ledgers:
         lines += ["", "**Measured during training**", ""] + [f"- {safe.markdown(t)}" for t in c.ledger_lines(r)]
-    waivers = [f"{chk.policy.id}: {c.waiver_line(chk)}" for chk in r.checks if c.waiver_line(chk)]
+    waivers = c.waiver_lines(r)
     if waivers:
         lines += ["", "**Waivers**", ""] + [f"- {safe.markdown(w)}" for w in waivers]
     if r.loaded.runs:

@@ -19,7 +19,7 @@ from flopaudit.context.applied import FLOP_METRICS, AppliedContext
 from flopaudit.errors import FlopauditError
 from flopaudit.estimate.band import Band
 from flopaudit.estimate.stage import StageResult
-from flopaudit.policy.judge import PolicyCheck
+from flopaudit.policy.judge import PolicyCheck, Threshold
 from flopaudit.render import common as c
 from flopaudit.sensitivity import Outcome, Sensitivity
 
@@ -176,11 +176,7 @@ def headrooms(result: "AuditResult") -> list[Headroom]:
 
 def verdict_at(threshold: float, counted: Band) -> str:
     """``above`` when the whole band exceeds the threshold, ``below`` when none of it does, else undecided."""
-    if counted.low > threshold:
-        return "above"
-    if counted.high <= threshold:
-        return "below"
-    return "indeterminate"
+    return Threshold(threshold, threshold, "gt").compare(counted)
 
 
 @dataclass(frozen=True)

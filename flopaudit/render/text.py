@@ -77,7 +77,7 @@ def _notes(result: "AuditResult", width: int) -> list[RenderableType]:
     notes = [f"{chk.policy.id}: {why}" for chk in result.checks
              if chk.in_force and chk.verdict in ("above", "below") for why in chk.reasons]
     obligations = [f"{chk.policy.id}: {o}" for chk in result.checks if chk.in_force for o in chk.obligations]
-    waivers = [f"{chk.policy.id}: {c.waiver_line(chk)}" for chk in result.checks if c.waiver_line(chk)]
+    waivers = c.waiver_lines(result)
     for title, lines, style in ((c.NOTICES_TITLE, c.notice_lines(result), "magenta"),
                                 ("Waivers", waivers, "magenta"),
                                 ("Training configs", c.training_config_lines(result), "cyan"),
